@@ -1,0 +1,1 @@
+"""Mask R-CNN instance segmentation as an iExec application."""
