@@ -63,7 +63,9 @@ def _values(rng: np.random.Generator, layer: str, weight: dict, shape: tuple[int
         fan_in = shape[0]
     else:  # conv kernel (kh, kw, in, out)
         fan_in = shape[0] * shape[1] * shape[2]
-    std = np.sqrt(2.0 / fan_in)
+    std = np.sqrt(1.0 / fan_in)  # keeps activations O(1) through the 101 layers
+    if layer == "conv1":
+        std /= 64.0  # the molded input is in pixel units (about +-100), not unit scale
     if "rpn_class_raw" in name:
         std *= 4.0  # spread the objectness scores so the proposal ranking is not flat
     return rng.normal(0.0, std, shape)

@@ -1,0 +1,109 @@
+"""Loading matterport's Keras 2 `.h5` weight files by layer name, with h5py, and checking the load.
+
+A silent partial load (layers left at their initial values) is the classic failure of matterport
+ports; here every weighted layer of the model must be filled from the file with the exact shape,
+and each value is compared with the file's after assignment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from .errors import WeightsError
+
+CLASS_LOGITS = "mrcnn_class_logits"
+
+
+@dataclass(frozen=True)
+class FileSummary:
+    """What the model builder needs to know about a weight file before building."""
+
+    num_classes: int
+    stage4_blocks: int
+    layer_names: tuple[str, ...]
+
+
+def _decode(names) -> list[str]:
+    # Weightless layers store an empty float64 array; names are fixed-length bytes.
+    return [n.decode("utf-8") if isinstance(n, bytes) else str(n) for n in np.asarray(names).ravel()]
+
+
+@contextmanager
+def open_weights(path: str | Path) -> Iterator[h5py.Group]:
+    """Open a weight file and yield the group holding the layers (root or `model_weights`)."""
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"weight file not found: {path}")
+    if not h5py.is_hdf5(path):
+        raise WeightsError(f"{path} is not an HDF5 file: expected matterport's mask_rcnn_coco.h5 "
+                           "or a .h5 saved by its model")
+    try:
+        handle = h5py.File(path, "r")
+    except OSError as exc:
+        raise WeightsError(f"{path} is a damaged or truncated HDF5 file ({exc})") from None
+    with handle:
+        root = handle
+        if "layer_names" not in root.attrs and "model_weights" in root:
+            root = root["model_weights"]  # a full-model file wraps the weights in this group
+        if "layer_names" not in root.attrs:
+            raise WeightsError(f"{path} is HDF5 but not a Keras weight file (no layer_names attribute)")
+        yield root
+
+
+def summarize(root: h5py.Group, path: str | Path) -> FileSummary:
+    """Class count (from the class-logits bias) and ResNet stage-4 depth of a weight file."""
+    names = tuple(_decode(root.attrs["layer_names"]))
+    if CLASS_LOGITS not in names or CLASS_LOGITS not in root:
+        raise WeightsError(f"{path} is not a matterport Mask R-CNN weight file: missing layer {CLASS_LOGITS}")
+    weights = _decode(root[CLASS_LOGITS].attrs.get("weight_names", []))
+    try:
+        bias = root[CLASS_LOGITS][next(w for w in weights if w.endswith("bias:0"))]
+        num_classes = int(bias.shape[0])
+    except (StopIteration, KeyError, IndexError):
+        raise WeightsError(f"{path}: layer {CLASS_LOGITS} has no bias to read the class count from") from None
+    stage4 = sum(1 for n in names if n.startswith("res4") and n.endswith("_branch2a"))
+    return FileSummary(num_classes, stage4, names)
+
+
+def load_into(root: h5py.Group, groups: Mapping[str, Sequence], path: str | Path) -> int:
+    """Assign each model group's variables from the file group of the same name; returns values loaded.
+
+    `groups` maps a file group name to the model's variables in the file's weight order.
+    Raises WeightsError naming the layer on a missing layer, name or shape mismatch, or bad data.
+    """
+    names = set(_decode(root.attrs["layer_names"]))
+    loaded = 0
+    for group_name, variables in groups.items():
+        if group_name not in names or group_name not in root:
+            raise WeightsError(f"{path}: missing layer {group_name}")
+        group = root[group_name]
+        weight_names = _decode(group.attrs.get("weight_names", []))
+        if len(weight_names) != len(variables):
+            raise WeightsError(f"{path}: layer {group_name} has {len(weight_names)} weights, "
+                               f"expected {len(variables)}")
+        for weight_name, variable in zip(weight_names, variables, strict=True):
+            short = weight_name.rsplit("/", 1)[-1].split(":")[0]
+            if short != variable.name:
+                raise WeightsError(f"{path}: layer {group_name} weight {weight_name} found where "
+                                   f"{variable.name} was expected")
+            try:
+                dataset = group[weight_name]
+                expected = tuple(variable.shape)
+                if tuple(dataset.shape) != expected:
+                    raise WeightsError(f"{path}: shape mismatch at layer {group_name} ({weight_name}): "
+                                       f"expected {expected}, found {tuple(dataset.shape)}")
+                values = np.asarray(dataset, dtype=np.float32)
+            except (OSError, KeyError) as exc:
+                raise WeightsError(f"{path}: cannot read {weight_name} of layer {group_name} "
+                                   f"(damaged file? {exc})") from None
+            variable.assign(values)
+            if not np.array_equal(np.asarray(variable.numpy()), values, equal_nan=True):
+                raise WeightsError(f"{path}: layer {group_name} did not take the file's values")
+            loaded += values.size
+    return loaded
