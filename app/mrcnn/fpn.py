@@ -6,7 +6,7 @@ import keras
 import tensorflow as tf
 
 from .config import Config
-from .layers import conv
+from .layers import Conv
 
 
 def _upsample2(x):
@@ -20,8 +20,8 @@ class FeaturePyramid(keras.layers.Layer):
     def __init__(self, config: Config, **kwargs):
         super().__init__(name="fpn", **kwargs)
         d = config.TOP_DOWN_PYRAMID_SIZE
-        self.lateral = [conv(f"fpn_c{i}p{i}", d, 1, c) for i, c in ((2, 256), (3, 512), (4, 1024), (5, 2048))]
-        self.smooth = [conv(f"fpn_p{i}", d, 3, d) for i in (2, 3, 4, 5)]
+        self.lateral = [Conv(f"fpn_c{i}p{i}", d, 1, c) for i, c in ((2, 256), (3, 512), (4, 1024), (5, 2048))]
+        self.smooth = [Conv(f"fpn_p{i}", d, 3, d) for i in (2, 3, 4, 5)]
 
     def call(self, features):
         c2, c3, c4, c5 = features

@@ -6,7 +6,7 @@ import keras
 import tensorflow as tf
 
 from .config import Config
-from .layers import batch_norm, conv, conv_transpose
+from .layers import Conv, ConvTranspose
 
 
 class MaskHead(keras.layers.Layer):
@@ -16,15 +16,15 @@ class MaskHead(keras.layers.Layer):
         super().__init__(name="mask_head", **kwargs)
         depth = config.TOP_DOWN_PYRAMID_SIZE
         eps = config.BATCHNORM_EPSILON
-        self.convs = [conv(f"mrcnn_mask_conv{i}", 256, 3, depth if i == 1 else 256) for i in range(1, 5)]
-        self.bns = [batch_norm(f"mrcnn_mask_bn{i}", 256, eps) for i in range(1, 5)]
-        self.deconv = conv_transpose("mrcnn_mask_deconv", 256, 2, 256, strides=2, activation="relu")
-        self.classes = conv("mrcnn_mask", config.NUM_CLASSES, 1, 256, padding="valid")
+        self.convs = [Conv(f"mrcnn_mask_conv{i}", 256, 3, depth if i == 1 else 256, relu=True,
+                           batchnorm=f"mrcnn_mask_bn{i}", epsilon=eps) for i in range(1, 5)]
+        self.deconv = ConvTranspose("mrcnn_mask_deconv", 256, 2, 256, strides=2)
+        self.classes = Conv("mrcnn_mask", config.NUM_CLASSES, 1, 256, padding="valid")
 
     def call(self, crops, class_ids):
         x = crops
-        for conv_layer, bn in zip(self.convs, self.bns, strict=True):
-            x = tf.nn.relu(bn(conv_layer(x), training=False))
+        for conv in self.convs:
+            x = conv(x)
         x = self.deconv(x)
         # Only each detection's own class channel is ever used: slice before the sigmoid.
         logits = tf.gather(self.classes(x), class_ids, axis=3, batch_dims=1)

@@ -7,6 +7,7 @@ Data flows one way: mold (numpy) -> backbone -> FPN -> RPN -> proposals -> ROI a
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -40,6 +41,7 @@ class MaskRCNN:
         self.rpn = RegionProposalNetwork(config)
         self.box_head = BoxHead(config)
         self.mask_head = MaskHead(config)
+        self.timings: dict[str, float] = {}  # build/load seconds, filled by from_weights
         self._anchors = tf.constant(generate_anchors(config))
         dim = config.IMAGE_MAX_DIM
         self._infer = tf.function(self._forward, input_signature=[
@@ -58,9 +60,10 @@ class MaskRCNN:
         Raises WeightsError with a one-line message for any file that cannot be used.
         """
         from .coco_names import COCO_CLASS_NAMES
-        from .weights import load_into, open_weights, summarize
+        from .weights import WeightReader, open_weights, summarize
 
         configure_tensorflow(thread_count(threads))
+        started = time.perf_counter()
         with open_weights(path) as root:
             summary = summarize(root, path)
             config = dataclasses.replace(config or Config(), NUM_CLASSES=summary.num_classes,
@@ -72,20 +75,27 @@ class MaskRCNN:
                 raise WeightsError(f"{path} has {summary.num_classes} classes (background included) but "
                                    f"{len(class_names)} class names were given")
             model = cls(config, class_names)
-            load_into(root, model.weight_groups(), path)
+            built = time.perf_counter()
+            model.load(WeightReader(root, path))
+        model.timings = {"build_s": built - started, "load_s": time.perf_counter() - built}
         return model
 
-    def weight_groups(self) -> dict[str, list]:
-        """File group name -> this model's variables, in the file's weight order."""
-        groups: dict[str, list] = {}
-        for part in (self.backbone, self.fpn, self.box_head, self.mask_head):
-            for layer in part._flatten_layers(include_self=False, recursive=True):
-                if layer.weights and not layer._layers:
-                    groups[layer.name] = list(layer.weights)
-        # The RPN is one nested model in the file: its three convs share one group.
-        groups["rpn_model"] = [w for layer in (self.rpn.shared, self.rpn.class_raw, self.rpn.bbox_pred)
-                               for w in layer.weights]
-        return groups
+    def loaded_layers(self) -> list:
+        """Every layer whose weights come from the file, in network order."""
+        from .layers import LoadedLayer
+
+        return [layer for part in (self.backbone, self.fpn, self.rpn, self.box_head, self.mask_head)
+                for layer in part._flatten_layers(include_self=True, recursive=True)
+                if isinstance(layer, LoadedLayer)]
+
+    def load(self, reader) -> None:
+        """Fill every weighted layer from the file; a layer left unfilled is an error, never silent."""
+        layers = self.loaded_layers()
+        for layer in layers:
+            layer.load(reader)
+        missing = [layer.name for layer in layers if not layer.loaded]
+        if missing:
+            raise WeightsError(f"{reader.path}: layers not loaded: {', '.join(missing)}")
 
     def _forward(self, image, meta, min_confidence):
         import tensorflow as tf

@@ -2,32 +2,44 @@
 
 from __future__ import annotations
 
-import keras
 import tensorflow as tf
 
 from .config import Config
-from .layers import conv
+from .layers import LoadedLayer
+from .weights import WeightReader
 
 
-class RegionProposalNetwork(keras.layers.Layer):
-    """Per anchor: (background, foreground) probabilities and (dy, dx, log dh, log dw) deltas."""
+class RegionProposalNetwork(LoadedLayer):
+    """Per anchor: (background, foreground) probabilities and (dy, dx, log dh, log dw) deltas.
+
+    The three convs (rpn_conv_shared 3x3 + ReLU, rpn_class_raw 1x1, rpn_bbox_pred 1x1) are one
+    nested model in the file, so one group holds all six arrays.
+    """
 
     def __init__(self, config: Config, **kwargs):
-        super().__init__(name="rpn_model", **kwargs)
-        d = config.TOP_DOWN_PYRAMID_SIZE
+        super().__init__("rpn_model", **kwargs)
+        self.depth = config.TOP_DOWN_PYRAMID_SIZE
         self.anchors_per_cell = len(config.RPN_ANCHOR_RATIOS)
-        self.shared = conv("rpn_conv_shared", 512, 3, d, strides=config.RPN_ANCHOR_STRIDE,
-                           activation="relu")
-        self.class_raw = conv("rpn_class_raw", 2 * self.anchors_per_cell, 1, 512)
-        self.bbox_pred = conv("rpn_bbox_pred", 4 * self.anchors_per_cell, 1, 512)
+        self.stride = config.RPN_ANCHOR_STRIDE
+
+    def load(self, reader: WeightReader) -> None:
+        a = self.anchors_per_cell
+        shapes = [(3, 3, self.depth, 512), (512,), (1, 1, 512, 2 * a), (2 * a,), (1, 1, 512, 4 * a), (4 * a,)]
+        arrays = reader.read(self.name, [(n, s) for n, s in zip(["kernel", "bias"] * 3, shapes, strict=True)])
+        names = ["shared_kernel", "shared_bias", "class_kernel", "class_bias", "bbox_kernel", "bbox_bias"]
+        for name, value in zip(names, arrays, strict=True):
+            setattr(self, name, self._constant_weight(name, value))
+        self.loaded = True
 
     def call(self, pyramid):
         """pyramid: [P2..P6], batch 1. Returns probs (1, A, 2) and deltas (1, A, 4), levels in order."""
         probs, deltas = [], []
         for p in pyramid:
-            x = self.shared(p)
+            x = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(p, self.shared_kernel, self.stride, "SAME"),
+                                          self.shared_bias))
+            logits = tf.nn.bias_add(tf.nn.conv2d(x, self.class_kernel, 1, "VALID"), self.class_bias)
+            bbox = tf.nn.bias_add(tf.nn.conv2d(x, self.bbox_kernel, 1, "VALID"), self.bbox_bias)
             # Row-major reshape: anchor index = (y * W + x) * 3 + ratio, matching the anchor order.
-            logits = tf.reshape(self.class_raw(x), [1, -1, 2])
-            probs.append(tf.nn.softmax(logits, axis=-1))
-            deltas.append(tf.reshape(self.bbox_pred(x), [1, -1, 4]))
+            probs.append(tf.nn.softmax(tf.reshape(logits, [1, -1, 2]), axis=-1))
+            deltas.append(tf.reshape(bbox, [1, -1, 4]))
         return tf.concat(probs, axis=1), tf.concat(deltas, axis=1)

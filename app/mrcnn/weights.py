@@ -7,7 +7,7 @@ and each value is compared with the file's after assignment.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,39 +71,43 @@ def summarize(root: h5py.Group, path: str | Path) -> FileSummary:
     return FileSummary(num_classes, stage4, names)
 
 
-def load_into(root: h5py.Group, groups: Mapping[str, Sequence], path: str | Path) -> int:
-    """Assign each model group's variables from the file group of the same name; returns values loaded.
+class WeightReader:
+    """Reads one layer group at a time, checking weight names and shapes against the model's."""
 
-    `groups` maps a file group name to the model's variables in the file's weight order.
-    Raises WeightsError naming the layer on a missing layer, name or shape mismatch, or bad data.
-    """
-    names = set(_decode(root.attrs["layer_names"]))
-    loaded = 0
-    for group_name, variables in groups.items():
-        if group_name not in names or group_name not in root:
+    def __init__(self, root: h5py.Group, path: str | Path):
+        self.root = root
+        self.path = path
+        self.names = set(_decode(root.attrs["layer_names"]))
+        self.groups_read: list[str] = []
+        self.values_read = 0
+
+    def read(self, group_name: str, expected: Sequence[tuple[str, tuple[int, ...]]]) -> list[np.ndarray]:
+        """Datasets of one group in the file's weight order; `expected` is (short name, shape) each.
+
+        Raises WeightsError naming the layer on a missing layer, name or shape mismatch, or bad data.
+        """
+        path = self.path
+        if group_name not in self.names or group_name not in self.root:
             raise WeightsError(f"{path}: missing layer {group_name}")
-        group = root[group_name]
+        group = self.root[group_name]
         weight_names = _decode(group.attrs.get("weight_names", []))
-        if len(weight_names) != len(variables):
+        if len(weight_names) != len(expected):
             raise WeightsError(f"{path}: layer {group_name} has {len(weight_names)} weights, "
-                               f"expected {len(variables)}")
-        for weight_name, variable in zip(weight_names, variables, strict=True):
-            short = weight_name.rsplit("/", 1)[-1].split(":")[0]
-            if short != variable.name:
-                raise WeightsError(f"{path}: layer {group_name} weight {weight_name} found where "
-                                   f"{variable.name} was expected")
+                               f"expected {len(expected)}")
+        arrays = []
+        for weight_name, (short, shape) in zip(weight_names, expected, strict=True):
+            if weight_name.rsplit("/", 1)[-1].split(":")[0] != short:
+                raise WeightsError(f"{path}: layer {group_name} has weight {weight_name} where "
+                                   f"{short} was expected")
             try:
                 dataset = group[weight_name]
-                expected = tuple(variable.shape)
-                if tuple(dataset.shape) != expected:
+                if tuple(dataset.shape) != tuple(shape):
                     raise WeightsError(f"{path}: shape mismatch at layer {group_name} ({weight_name}): "
-                                       f"expected {expected}, found {tuple(dataset.shape)}")
-                values = np.asarray(dataset, dtype=np.float32)
+                                       f"expected {tuple(shape)}, found {tuple(dataset.shape)}")
+                arrays.append(np.asarray(dataset, dtype=np.float32))
             except (OSError, KeyError) as exc:
                 raise WeightsError(f"{path}: cannot read {weight_name} of layer {group_name} "
                                    f"(damaged file? {exc})") from None
-            variable.assign(values)
-            if not np.array_equal(np.asarray(variable.numpy()), values, equal_nan=True):
-                raise WeightsError(f"{path}: layer {group_name} did not take the file's values")
-            loaded += values.size
-    return loaded
+        self.groups_read.append(group_name)
+        self.values_read += sum(a.size for a in arrays)
+        return arrays
