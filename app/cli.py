@@ -1,0 +1,478 @@
+"""`python -m app [OPTIONS] INPUT...`: the iExec task, from image URLs to the output folder.
+
+Stages per input: read (download or local file) → decode → detect → render; then the output
+folder gets the overlays, results.json (canonical, the task's proof), coco_results.json,
+timings.json and computed.json (last). The model is loaded once, lazily, when the first input has
+decoded, so a run whose inputs are all bad finishes in a second without touching TensorFlow.
+
+Exit codes: 0 when at least one input succeeded, 1 when all failed, 2 for usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import sys
+import time
+import traceback
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from . import results as res
+from .decode import DEFAULT_MAX_PIXELS, DecodeError, decode
+from .fetch import FetchError, FetchPolicy, fetch, parse_allow_hosts
+from .inputs import MAX_INPUTS, InputError, InputSpec, UsageError, collect, read_local
+from .output import (
+    COCO_NAME,
+    OUTPUT_LIMIT,
+    RESERVE,
+    RESULTS_NAME,
+    TIMINGS_NAME,
+    OutputError,
+    fit_overlays,
+    output_size,
+    overlay_name,
+    resolve_out_dir,
+    write_computed,
+    write_file,
+)
+from .render import encode_png, render_overlay
+
+STANDARD_WEIGHTS = Path("/opt/mrcnn/weights/mask_rcnn_coco.h5")
+LOCAL_WEIGHTS = Path("weights") / "mask_rcnn_coco.h5"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse would print usage and exit; we record it first
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="python -m app",
+        description="Mask R-CNN instance segmentation of images given by URL or path (an iExec task).",
+        epilog="Exit codes: 0 at least one input succeeded, 1 all inputs failed, 2 usage error.",
+    )
+    p.add_argument(
+        "inputs",
+        nargs="*",
+        metavar="INPUT",
+        help=f"http(s) URL or local image file (at most {MAX_INPUTS} inputs in all)",
+    )
+    p.add_argument("--out", metavar="DIR", help="output folder (default: $IEXEC_OUT, else /iexec)")
+    p.add_argument(
+        "--weights",
+        metavar="PATH",
+        help=f"weight file (default: $MRCNN_WEIGHTS, else {STANDARD_WEIGHTS}, else {LOCAL_WEIGHTS})",
+    )
+    p.add_argument(
+        "--min-confidence",
+        type=float,
+        metavar="P",
+        help="keep detections scoring at least P (default: the model's 0.7; 0 keeps all)",
+    )
+    p.add_argument("--classes", metavar="NAMES", help="keep only these classes, e.g. person,car")
+    p.add_argument(
+        "--max-download-mb",
+        type=float,
+        default=20.0,
+        metavar="MB",
+        help="size limit of one input in MB (default 20)",
+    )
+    p.add_argument(
+        "--max-pixels",
+        type=int,
+        default=DEFAULT_MAX_PIXELS,
+        metavar="N",
+        help=f"refuse images with more pixels (default {DEFAULT_MAX_PIXELS})",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="CPU threads for inference (default: $MRCNN_THREADS, else the CPUs available)",
+    )
+    p.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="let downloads reach this host even on a private/loopback address "
+        "(repeatable; also $MRCNN_ALLOW_HOSTS, comma separated)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="connect and read timeout of one request in seconds (default 10)",
+    )
+    p.add_argument(
+        "--deadline",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="total time for one URL, retries and redirects included (default 60)",
+    )
+    p.add_argument(
+        "--retries",
+        type=int,
+        default=2,
+        metavar="N",
+        help="extra attempts after a timeout or HTTP 5xx (default 2)",
+    )
+    p.add_argument(
+        "--overlay-max-side",
+        type=int,
+        default=1600,
+        metavar="PX",
+        help="overlays larger than this are scaled down (default 1600)",
+    )
+    p.add_argument("--debug", action="store_true", help="show Python tracebacks")
+    return p
+
+
+def _check_options(args: argparse.Namespace) -> None:
+    if args.min_confidence is not None and not 0.0 <= args.min_confidence <= 1.0:
+        raise UsageError("--min-confidence must be between 0 and 1")
+    positive = {
+        "--max-download-mb": args.max_download_mb,
+        "--max-pixels": args.max_pixels,
+        "--timeout": args.timeout,
+        "--deadline": args.deadline,
+        "--overlay-max-side": args.overlay_max_side,
+    }
+    for name, value in positive.items():
+        if not value > 0:
+            raise UsageError(f"{name} must be positive")
+    if args.threads is not None and args.threads < 1:
+        raise UsageError("--threads must be at least 1")
+    if args.retries < 0:
+        raise UsageError("--retries must be 0 or more")
+
+
+def find_weights(cli_path: str | None, env: Mapping[str, str]) -> Path:
+    """The weight file to load; FileNotFoundError with a one-line hint when there is none."""
+    explicit = cli_path or env.get("MRCNN_WEIGHTS")
+    if explicit:
+        if not Path(explicit).is_file():
+            origin = "--weights" if cli_path else "MRCNN_WEIGHTS"
+            raise FileNotFoundError(f"weight file {explicit} ({origin}) not found")
+        return Path(explicit)
+    for candidate in (STANDARD_WEIGHTS, LOCAL_WEIGHTS, REPO_ROOT / LOCAL_WEIGHTS):
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(
+        f"no weight file at {STANDARD_WEIGHTS} or {LOCAL_WEIGHTS}: run `make weights` or pass --weights PATH"
+    )
+
+
+def label(source: str, width: int = 60) -> str:
+    """A short name of an input for one-line messages (long URLs keep host and file name)."""
+    if len(source) <= width:
+        return source
+    parts = urlsplit(source)
+    if parts.scheme and parts.netloc:
+        tail = parts.path.rstrip("/").rsplit("/", 1)[-1][-30:]
+        return f"{parts.scheme}://{parts.netloc[:30]}/…/{tail}"
+    return "…" + source[-(width - 1) :]
+
+
+class Task:
+    """One run: the inputs in order, the lazily loaded model, the records for the results."""
+
+    def __init__(self, args: argparse.Namespace, env: Mapping[str, str], out_dir: Path):
+        self.args = args
+        self.env = env
+        self.out_dir = out_dir
+        self.max_bytes = int(args.max_download_mb * 1024 * 1024)
+        self.policy = FetchPolicy(
+            max_bytes=self.max_bytes,
+            connect_timeout=args.timeout,
+            read_timeout=args.timeout,
+            deadline=args.deadline,
+            retries=args.retries,
+            allow_hosts=parse_allow_hosts([*args.allow_host, env.get("MRCNN_ALLOW_HOSTS", "")]),
+        )
+        self.model = None
+        self.model_error = ""
+        self.keep_ids: set[int] | None = None
+        self.timings: dict = {"inputs": []}
+
+    def say(self, spec: InputSpec, text: str) -> None:
+        print(f"input {spec.index} ({label(spec.source)}): {text}", flush=True)
+
+    def fail(self, spec: InputSpec, stage: str, message: str) -> dict:
+        print(f"input {spec.index} ({label(spec.source)}): {message}", file=sys.stderr, flush=True)
+        return {
+            "index": spec.index,
+            "source": spec.source,
+            "status": "error",
+            "stage": stage,
+            "error": message,
+        }
+
+    def load_model(self) -> None:
+        """Load the weights once; a failure is kept and reported for every input that needed it."""
+        if self.model is not None or self.model_error:
+            return
+        t0 = time.monotonic()
+        try:
+            path = find_weights(self.args.weights, self.env)
+            from .mrcnn import MaskRCNN, WeightsError  # TensorFlow is imported only now
+
+            try:
+                model = MaskRCNN.from_weights(path, threads=self.args.threads)
+            except (WeightsError, ValueError) as e:
+                raise FileNotFoundError(str(e).splitlines()[0]) from e
+        except FileNotFoundError as e:
+            self.model_error = str(e)
+            print(f"error: cannot load the model: {e}", file=sys.stderr, flush=True)
+            if self.args.debug:
+                traceback.print_exc()
+            return
+        if self.args.min_confidence is not None:
+            model.config.DETECTION_MIN_CONFIDENCE = self.args.min_confidence
+        if self.args.classes:
+            wanted = [n.strip() for n in self.args.classes.split(",") if n.strip()]
+            unknown = [n for n in wanted if n not in model.class_names[1:]]
+            if unknown or not wanted:
+                raise UsageError(
+                    f"--classes: unknown class name(s) {', '.join(unknown) or '(none given)'}; "
+                    f"known: {', '.join(model.class_names[1:])}"
+                )
+            self.keep_ids = {model.class_names.index(n) for n in wanted}
+        self.model = model
+        self.timings["model_load_s"] = round(time.monotonic() - t0, 3)
+        print(
+            f"model: {model.config.NAME}, {len(model.class_names)} classes, weights {path}, "
+            f"loaded in {time.monotonic() - t0:.2f} s",
+            flush=True,
+        )
+
+    def process(self, spec: InputSpec) -> tuple[dict, tuple[bytes, tuple[int, int]] | None]:
+        """The record of one input and its overlay PNG (None when it failed)."""
+        times: dict = {"index": spec.index}
+        self.timings["inputs"].append(times)
+        if spec.kind == "invalid":
+            return self.fail(spec, "read", spec.problem), None
+        t0 = time.monotonic()
+        try:
+            if spec.kind == "url":
+                data = fetch(spec.location, self.policy)
+                what = "fetched"
+            else:
+                data = read_local(spec, self.max_bytes)
+                what = "read"
+        except (FetchError, InputError) as e:
+            return self.fail(spec, "read", str(e)), None
+        times["read_s"] = round(time.monotonic() - t0, 3)
+        self.say(spec, f"{what} {len(data)} bytes in {times['read_s']:.2f} s")
+
+        t0 = time.monotonic()
+        try:
+            decoded = decode(data, self.args.max_pixels)
+        except DecodeError as e:
+            return self.fail(spec, "decode", str(e)), None
+        height, width = decoded.image.shape[:2]
+        times["decode_s"] = round(time.monotonic() - t0, 3)
+        frames = f", first of {decoded.frames} frames" if decoded.frames > 1 else ""
+        self.say(spec, f"decoded {decoded.format} {width}x{height} (mode {decoded.mode}{frames})")
+
+        self.load_model()
+        if self.model is None:
+            return self.fail(spec, "detect", f"model unavailable: {self.model_error}"), None
+        t0 = time.monotonic()
+        detections = res.keep_classes(self.model.detect([decoded.image])[0], self.keep_ids)
+        times["detect_s"] = round(time.monotonic() - t0, 3)
+        records = res.detection_records(detections, self.model.class_names)
+        self.say(
+            spec,
+            f"detected {len(records)} instance{'s' if len(records) != 1 else ''} "
+            f"in {times['detect_s']:.2f} s",
+        )
+
+        t0 = time.monotonic()
+        picture = render_overlay(
+            decoded.image, detections, self.model.class_names, self.args.overlay_max_side
+        )
+        png = encode_png(picture)
+        times["render_s"] = round(time.monotonic() - t0, 3)
+        cfg = self.model.config
+        entry = {
+            "index": spec.index,
+            "source": spec.source,
+            "status": "ok",
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "image": {
+                "width": width,
+                "height": height,
+                "format": decoded.format,
+                "mode": decoded.mode,
+                "frames": decoded.frames,
+            },
+            "model": {
+                "name": cfg.NAME,
+                "num_classes": len(self.model.class_names),
+                "min_confidence": round(float(cfg.DETECTION_MIN_CONFIDENCE), 6),
+                "mask_threshold": round(float(cfg.MASK_THRESHOLD), 6),
+                "classes": sorted(self.model.class_names[i] for i in self.keep_ids)
+                if self.keep_ids is not None
+                else None,
+            },
+            "detections": records,
+        }
+        return entry, (png, picture.size)
+
+    def run(self, specs: list[InputSpec]) -> int:
+        t_start = time.monotonic()
+        entries: list[dict] = []
+        overlays: dict[int, tuple[bytes, tuple[int, int]]] = {}
+        for spec in specs:
+            try:
+                entry, overlay = self.process(spec)
+            except UsageError:
+                raise
+            except Exception as e:  # one input's surprise must not cost the others their results
+                if self.args.debug:
+                    traceback.print_exc()
+                first = str(e).splitlines()[0] if str(e) else ""
+                entry, overlay = (
+                    self.fail(spec, "internal", f"internal error: {type(e).__name__}: {first}"),
+                    None,
+                )
+            entries.append(entry)
+            if overlay is not None:
+                overlays[spec.index] = overlay
+                entry["overlay"] = overlay_name(spec.index, spec.source)
+
+        document = self.document(entries)
+        # Overlays get what the JSON files leave of the worker's 50 MiB.
+        budget = (
+            OUTPUT_LIMIT - RESERVE - len(res.dump(document)) - len(res.dump(res.coco_results(entries)))
+        )
+        order = sorted(overlays)
+        plans = fit_overlays([overlays[i] for i in order], budget)
+        by_index = {e["index"]: e for e in entries}
+        for index, plan in zip(order, plans, strict=True):
+            entry = by_index[index]
+            entry["overlay_size"] = list(plan.size)
+            if plan.note:
+                entry["overlay_note"] = plan.note
+            if plan.data is None:
+                entry["overlay"] = None
+            else:
+                write_file(self.out_dir, entry["overlay"], plan.data)
+                print(
+                    f"input {index} ({label(entry['source'])}): wrote {entry['overlay']} "
+                    f"({len(plan.data)} bytes){'; ' + plan.note if plan.note else ''}",
+                    flush=True,
+                )
+
+        write_file(self.out_dir, COCO_NAME, res.dump(res.coco_results(entries)))
+        results_path = write_file(self.out_dir, RESULTS_NAME, res.dump(self.document(entries)))
+        self.timings["total_s"] = round(time.monotonic() - t_start, 3)
+        write_file(self.out_dir, TIMINGS_NAME, res.dump(self.timings))
+        ok = sum(e["status"] == "ok" for e in entries)
+        error = None
+        if ok == 0:
+            firsts = "; ".join(f"input {e['index']}: {e['error']}" for e in entries[:3])
+            more = f"; and {len(entries) - 3} more" if len(entries) > 3 else ""
+            error = f"all {len(entries)} inputs failed: {firsts}{more}"
+        write_computed(self.out_dir, results_path, error)
+        found = sum(len(e.get("detections", [])) for e in entries)
+        print(
+            f"summary: {ok} of {len(entries)} inputs ok, {len(entries) - ok} failed, {found} detections; "
+            f"{output_size(self.out_dir)} bytes in {self.out_dir}; {time.monotonic() - t_start:.1f} s",
+            flush=True,
+        )
+        return 0 if ok else 1
+
+    def document(self, entries: list[dict]) -> dict:
+        ok = sum(e["status"] == "ok" for e in entries)
+        return {
+            "format": res.FORMAT,
+            "settings": self.settings(),
+            "inputs": entries,
+            "summary": {
+                "inputs": len(entries),
+                "ok": ok,
+                "failed": len(entries) - ok,
+                "detections": sum(len(e.get("detections", [])) for e in entries),
+            },
+        }
+
+    def settings(self) -> dict:
+        """The options that change the results (never paths, hosts or thread counts)."""
+        a = self.args
+        return {
+            "min_confidence": a.min_confidence,
+            "classes": a.classes,
+            "max_download_bytes": self.max_bytes,
+            "max_pixels": a.max_pixels,
+            "overlay_max_side": a.overlay_max_side,
+        }
+
+
+def _pre_out(argv: Sequence[str]) -> str | None:
+    """--out from an argument list that failed to parse, so a usage error can still be recorded."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--out")
+    try:
+        return pre.parse_known_args(list(argv))[0].out
+    except SystemExit:
+        return None
+
+
+def _usage_failure(message: str, cli_out: str | None, env: Mapping[str, str]) -> int:
+    """Exit 2; if an output folder is usable, leave computed.json and results.json saying why."""
+    print(f"error: {message}", file=sys.stderr, flush=True)
+    print("usage: python -m app [OPTIONS] INPUT...   (python -m app --help for the options)", file=sys.stderr)
+    try:
+        out_dir = resolve_out_dir(cli_out, env)
+        doc = {
+            "format": res.FORMAT,
+            "error": message,
+            "inputs": [],
+            "summary": {"inputs": 0, "ok": 0, "failed": 0, "detections": 0},
+        }
+        results_path = write_file(out_dir, RESULTS_NAME, res.dump(doc))
+        write_computed(out_dir, results_path, f"usage error: {message}")
+    except (OutputError, OSError):
+        pass
+    return 2
+
+
+def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    env = os.environ if env is None else env
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as e:
+        return _usage_failure(str(e), _pre_out(argv), env)
+    try:
+        _check_options(args)
+        try:
+            out_dir = resolve_out_dir(args.out, env)
+        except OutputError as e:
+            print(f"error: {e}", file=sys.stderr, flush=True)
+            return 2
+        specs = collect(args.inputs, env)
+        return Task(args, env, out_dir).run(specs)
+    except UsageError as e:
+        return _usage_failure(str(e), args.out, env)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:
+        if args.debug:
+            raise
+        first = str(e).splitlines()[0] if str(e) else ""
+        print(
+            f"error: internal error: {type(e).__name__}: {first} (run with --debug for details)",
+            file=sys.stderr,
+        )
+        return 1
