@@ -22,6 +22,62 @@ test: $(STAMP) ## Run the test suite (fast default lane)
 	$(PY) -m pytest -q
 
 lint: $(STAMP) ## ruff
-	$(PY) -m ruff check app tests
+	$(PY) -m ruff check app tests bench
 
-.PHONY: help venv test lint
+bench: $(STAMP) ## Benchmarks (not tests): engine start-up, per-image time vs the FLOP limit, RSS; whole task
+	$(PY) bench/bench_engine.py --runs 5
+	@if [ -f bench/bench_task.py ]; then $(PY) bench/bench_task.py; fi
+
+.PHONY: help venv test lint bench
+
+# ---- run, weights, image (issue 4) ----
+OUT ?= out
+WEIGHTS ?=
+WEIGHTS_FILE ?= mask_rcnn_coco.h5
+WEIGHTS_PATH ?= weights/$(WEIGHTS_FILE)
+WEIGHTS_URL ?=
+WEIGHTS_SOURCE ?= download
+IMAGE ?= mask-rcnn-iexec:latest
+# docker when a daemon answers, else podman (recursive: only probed by the targets that use it)
+ENGINE ?= $(shell docker info >/dev/null 2>&1 && echo docker || echo podman)
+
+run: $(STAMP) ## The main job locally on the bundled sample (URL=… an image; WEIGHTS=file.h5 skips the download)
+	@if [ -n "$(WEIGHTS)" ]; then w="$(WEIGHTS)"; \
+	elif [ -n "$$MRCNN_WEIGHTS" ]; then w="$$MRCNN_WEIGHTS"; \
+	else w="$(WEIGHTS_PATH)"; \
+	  $(MAKE) --no-print-directory weights || { \
+	    echo "make run: no COCO weights, so nothing to run. Give a weights file: make run WEIGHTS=/path/to/mask_rcnn_coco.h5" >&2; \
+	    exit 1; }; \
+	fi; \
+	set -x; $(PY) -m app --weights "$$w" --out "$(OUT)" $(ARGS) $(URL)
+
+weights: ## Download weights/mask_rcnn_coco.h5 (resumable; size and md5 checked)
+	@python3 weights/fetch_weights.py --dest "$(WEIGHTS_PATH)" $(if $(WEIGHTS_URL),--url "$(WEIGHTS_URL)")
+
+build: ## Build the image (IMAGE=name:tag; WEIGHTS_SOURCE=local uses weights/mask_rcnn_coco.h5)
+	$(ENGINE) build -f docker_keras_cpu/Dockerfile -t "$(IMAGE)" \
+	  --build-arg WEIGHTS_SOURCE="$(WEIGHTS_SOURCE)" --build-arg WEIGHTS_FILE="$(WEIGHTS_FILE)" $(BUILD_ARGS) .
+
+push: ## Push IMAGE to its registry and print the digest for iexec.json (refuses non-COCO weights)
+	@src=$$($(ENGINE) image inspect --format '{{index .Config.Labels "mrcnn.weights-source"}}' "$(IMAGE)") || exit 1; \
+	if [ "$$src" != download ] && [ -z "$(FORCE)" ]; then \
+	  echo "make push: $(IMAGE) was built with WEIGHTS_SOURCE=$$src, not the verified COCO download; FORCE=1 to push anyway" >&2; \
+	  exit 1; fi
+	$(ENGINE) push "$(IMAGE)"
+	@echo "digest (iexec.json app.checksum is 0x + the hex after sha256:):"; \
+	$(ENGINE) image inspect --format '{{range .RepoDigests}}{{println .}}{{end}}' "$(IMAGE)"
+
+docker-run: ## Run the built image on URL=… (or the bundled sample), output in ./out
+	@mkdir -p "$(OUT)"; \
+	if [ "$$(id -u)" = 0 ]; then chown 10001:10001 "$(OUT)"; user=; \
+	elif [ "$(ENGINE)" = podman ]; then user="--userns=keep-id --user $$(id -u):$$(id -g)"; \
+	else user="--user $$(id -u):$$(id -g)"; fi; \
+	set -x; $(ENGINE) run --rm $$user -v "$(CURDIR)/$(OUT):/iexec_out" "$(IMAGE)" $(ARGS) $(URL)
+
+test-container: $(STAMP) ## Build the image with random weights, run it offline, check its outputs (CI; root)
+	bash .ci/container-lane.sh
+
+lock-image: ## Regenerate docker_keras_cpu/requirements-image.txt (hashes) from requirements.lock
+	bash docker_keras_cpu/lock-image.sh
+
+.PHONY: run weights build push docker-run test-container lock-image
