@@ -93,11 +93,12 @@ class OverlayPlan:
 
 
 def fit_overlays(overlays: list[tuple[bytes, tuple[int, int]]], budget: int) -> list[OverlayPlan]:
-    """Keep overlays in input order while they fit `budget` bytes; shrink the first that does not,
-    and leave out the rest. Deterministic: it depends only on the PNG bytes."""
+    """Keep overlays in input order while they fit `budget` bytes; one that does not is scaled down
+    to what is left, or left out when that would make it smaller than 64 pixels. Deterministic:
+    the outcome depends only on the PNG bytes."""
     plans = []
     left = budget
-    limit_mib = OUTPUT_LIMIT // (1024 * 1024)
+    limit = f"{OUTPUT_LIMIT // (1024 * 1024)} MiB output limit"
     for png, size in overlays:
         if len(png) <= left:
             plans.append(OverlayPlan(png, size))
@@ -105,20 +106,13 @@ def fit_overlays(overlays: list[tuple[bytes, tuple[int, int]]], budget: int) -> 
             continue
         factor = math.sqrt(max(left, 0) / len(png)) * 0.9  # PNG size grows roughly with the area
         if min(size) * factor >= MIN_OVERLAY_SIDE:
-            small, small_size = shrink_png(png, factor)
+            small, (w, h) = shrink_png(png, factor)
             if len(small) <= left:
-                plans.append(
-                    OverlayPlan(
-                        small,
-                        small_size,
-                        f"overlay shrunk from {size[0]}x{size[1]} to fit the {limit_mib} MiB output limit",
-                    )
-                )
+                note = f"overlay shrunk from {size[0]}x{size[1]} to {w}x{h} to fit the {limit}"
+                plans.append(OverlayPlan(small, (w, h), note))
                 left -= len(small)
                 continue
-        plans.append(
-            OverlayPlan(None, size, f"overlay left out: the {limit_mib} MiB output limit is reached")
-        )
+        plans.append(OverlayPlan(None, size, f"overlay left out: the {limit} is reached"))
     return plans
 
 
