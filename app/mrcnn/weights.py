@@ -7,6 +7,7 @@ and each value is compared with the file's after assignment.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ import numpy as np
 from .errors import WeightsError
 
 CLASS_LOGITS = "mrcnn_class_logits"
+_STAGE4_LAYER = re.compile(r"(?:res|bn)4([a-z])_branch")
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,10 @@ def summarize(root: h5py.Group, path: str | Path) -> FileSummary:
         num_classes = int(bias.shape[0])
     except (StopIteration, KeyError, IndexError):
         raise WeightsError(f"{path}: layer {CLASS_LOGITS} has no bias to read the class count from") from None
-    stage4 = sum(1 for n in names if n.startswith("res4") and n.endswith("_branch2a"))
+    # Count stage-4 blocks by every layer that names one (conv or BN, any branch), not by one layer
+    # kind: a file that lost e.g. res4w_branch2a must fail as "missing layer res4w_branch2a", not
+    # build a 22-block network that silently ignores the rest of block w.
+    stage4 = len({m.group(1) for n in names if (m := _STAGE4_LAYER.match(n))})
     return FileSummary(num_classes, stage4, names)
 
 
