@@ -21,3 +21,9 @@ def coco_model(coco_weights):
     from app.mrcnn import MaskRCNN
 
     return MaskRCNN.from_weights(coco_weights)
+
+
+@pytest.fixture(scope="session")
+def three_class_weights(tmp_path_factory) -> Path:
+    """Random weights for a custom 3-class model (BG + 2) in the real layout, written once per session."""
+    return write_random_weights(tmp_path_factory.mktemp("weights3") / "random_3_classes.h5", num_classes=3)
