@@ -53,6 +53,9 @@ def open_weights(path: str | Path) -> Iterator[h5py.Group]:
         root = handle
         if "layer_names" not in root.attrs and "model_weights" in root:
             root = root["model_weights"]  # a full-model file wraps the weights in this group
+        if "layer_names" not in root.attrs and "layers" in root and "vars" in root:
+            raise WeightsError(f"{path} is a Keras 3 .weights.h5 file (no layer_names attribute): expected "
+                               "matterport's Keras 2 layout, as in mask_rcnn_coco.h5")
         if "layer_names" not in root.attrs:
             raise WeightsError(f"{path} is HDF5 but not a Keras weight file (no layer_names attribute)")
         yield root
