@@ -45,9 +45,8 @@ run: $(STAMP) ## The main job locally on the bundled sample (URL=… an image; W
 	@if [ -n "$(WEIGHTS)" ]; then w="$(WEIGHTS)"; \
 	elif [ -n "$$MRCNN_WEIGHTS" ]; then w="$$MRCNN_WEIGHTS"; \
 	else w="$(WEIGHTS_PATH)"; \
-	  $(MAKE) --no-print-directory weights || { \
-	    echo "make run: no COCO weights, so nothing to run. Give a weights file: make run WEIGHTS=/path/to/mask_rcnn_coco.h5" >&2; \
-	    exit 1; }; \
+	  python3 weights/fetch_weights.py --dest "$$w" $(if $(WEIGHTS_URL),--url "$(WEIGHTS_URL)") || { \
+	    echo "make run: stopped before running the model: no COCO weights (see above)." >&2; exit 1; }; \
 	fi; \
 	set -x; $(PY) -m app --weights "$$w" --out "$(OUT)" $(ARGS) $(URL)
 
