@@ -148,3 +148,17 @@ def test_only_background_gives_all_zero_rows():
     probs[:] = F32([0.97, 0.01, 0.01, 0.01])
     got = run(rois, probs, deltas, make_meta(4), 0.0, cfg)
     assert got.shape == (100, 6) and (got == 0).all()
+
+
+def test_nms_tie_vector_through_refine_detections():
+    # SPEC 16 tie rule with one class; the degenerate boxes sit at distinct visible places
+    cfg = Config(NUM_CLASSES=2, DETECTION_NMS_THRESHOLD=0.5)
+    rois = F32([[0, 0, 1, 1], [0, 0, 1, 1], [0, 0, 0.5, 1], [0.3, 0.3, 0.3, 0.3], [0.5, 0.2, 0.5, 0.9]])
+    scores = F32([0.9, 0.9, 0.8, 0.95, 0.95])
+    probs = np.stack([1 - scores, scores], axis=1).astype(F32)
+    got = run(rois, probs, np.zeros((5, 2, 4), F32), make_meta(2, (0, 0, 1024, 1024)), 0.7, cfg)
+    window = F32([0, 0, 1023 / 1023, 1023 / 1023])
+    want = clip_ref(apply_deltas_ref(rois, np.zeros((5, 4), F32)), window)[[3, 4, 0, 2]]
+    np.testing.assert_array_equal(got[:4, :4], want)
+    np.testing.assert_array_equal(got[:4, 5], scores[[3, 4, 0, 2]])
+    assert (got[4:] == 0).all()
