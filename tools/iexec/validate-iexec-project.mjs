@@ -1,0 +1,51 @@
+// Offline check of an iExec project folder (iexec.json, chain.json, deployed.json when present) with the
+// iExec SDK's own yup schemas and chain.json loader, i.e. exactly what the CLI applies before it acts.
+// Usage: node validate-iexec-project.mjs <projectDir>     exit 0 = all accepted, 1 = something rejected.
+// The validator and the CLI fs helpers are not in the package's "exports" map, so they are imported by file
+// path from the iexec package installed beside this script (internal API: hence the exact pin on iexec 9.0.1).
+import { readFileSync, existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const dir = path.resolve(process.argv[2] || '.');
+const require = createRequire(import.meta.url);
+const esmRoot = path.resolve(path.dirname(require.resolve('iexec')), '..');
+const imp = (p) => import(pathToFileURL(path.join(esmRoot, p)).href);
+const v = await imp('common/utils/validator.js');
+const fsu = await imp('cli/utils/fs.js');
+
+let failed = 0;
+async function check(label, fn) {
+  try {
+    await fn();
+    console.log(`OK   ${label}`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL ${label}: ${(e.errors || [e.message]).join(' | ')}`);
+  }
+}
+const opts = { abortEarly: false, strict: false };
+let conf;
+await check('iexec.json parses', () => { conf = JSON.parse(readFileSync(path.join(dir, 'iexec.json'), 'utf8')); });
+if (conf) {
+  await check('iexec.json app', () => v.appSchema().validate(conf.app, opts));
+  const o = conf.order || {};
+  if (o.apporder) await check('iexec.json order.apporder', () => v.apporderSchema().validate(o.apporder, opts));
+  if (o.requestorder) {
+    await check('iexec.json order.requestorder', () => v.requestorderSchema().validate(o.requestorder, opts));
+    const p = o.requestorder.params;
+    if (p && typeof p === 'object') {
+      // SDK 9.0.1 turns every order into a TDX (TEE) order, so the params must pass both rule sets.
+      for (const isTee of [false, true]) {
+        await check(`iexec.json order.requestorder.params (${isTee ? 'TEE' : 'standard'} task)`, () =>
+          v.objParamsSchema().validate(p, { ...opts, context: { isTee, isCallback: false } }));
+      }
+    }
+  }
+}
+await check('chain.json (SDK loadChainConf, strict)', () => fsu.loadChainConf({ fileDir: dir }));
+if (existsSync(path.join(dir, 'deployed.json'))) {
+  await check('deployed.json (SDK loadDeployedConf)', () => fsu.loadDeployedConf({ fileDir: dir }));
+}
+process.exit(failed ? 1 : 0);
