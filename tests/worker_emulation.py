@@ -129,7 +129,8 @@ def run_task(
     try:
         computed, det = check_result_folder(iexec_out)
     except ContractViolation as e:
-        raise ContractViolation(f"{e}\n--- stdout\n{proc.stdout.decode()}\n--- stderr\n{proc.stderr.decode()}")
+        logs = f"--- stdout\n{proc.stdout.decode()}\n--- stderr\n{proc.stderr.decode()}"
+        raise ContractViolation(f"{e}\n{logs}") from None
     digest = "0x" + hashlib.sha256(det.read_bytes()).hexdigest()
     zip_path = work / "result.zip"
     with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as zf:
