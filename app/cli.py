@@ -237,14 +237,10 @@ class Task:
         if self.args.min_confidence is not None:
             model.config.DETECTION_MIN_CONFIDENCE = self.args.min_confidence
         if self.args.classes:
-            wanted = [n.strip() for n in self.args.classes.split(",") if n.strip()]
-            unknown = [n for n in wanted if n not in model.class_names[1:]]
-            if unknown or not wanted:
-                raise UsageError(
-                    f"--classes: unknown class name(s) {', '.join(unknown) or '(none given)'}; "
-                    f"known: {', '.join(model.class_names[1:])}"
-                )
-            self.keep_ids = {model.class_names.index(n) for n in wanted}
+            try:
+                self.keep_ids = res.select_classes(self.args.classes, model.class_names)
+            except ValueError as e:
+                raise UsageError(f"--classes: {e}") from None
         self.model = model
         self.timings["model_load_s"] = round(time.monotonic() - t0, 3)
         print(
@@ -351,9 +347,7 @@ class Task:
 
         document = self.document(entries)
         # Overlays get what the JSON files leave of the worker's 50 MiB.
-        budget = (
-            OUTPUT_LIMIT - RESERVE - len(res.dump(document)) - len(res.dump(res.coco_results(entries)))
-        )
+        budget = OUTPUT_LIMIT - RESERVE - len(res.dump(document)) - len(res.dump(res.coco_results(entries)))
         order = sorted(overlays)
         plans = fit_overlays([overlays[i] for i in order], budget)
         by_index = {e["index"]: e for e in entries}

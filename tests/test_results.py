@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
-from app.results import category_id, coco_results, detection_records, dump, keep_classes
+from app.results import category_id, coco_results, detection_records, dump, keep_classes, select_classes
 
 COCO_NAMES = ["BG"] + [f"c{i}" for i in range(1, 81)]
 
@@ -29,7 +30,7 @@ def detections(scores=(0.91234, 0.91249, 0.5)) -> dict:
 def test_records_round_scores_and_keep_masks_exactly():
     det = detections()
     records = detection_records(det, COCO_NAMES)
-    assert [r["score"] for r in records] == [0.912, 0.912, 0.5]
+    assert [r["score"] for r in records] == [0.91, 0.91, 0.5]
     for record in records:
         i = [1, 12, 80].index(record["class_id"])
         rle = {"size": record["mask"]["size"], "counts": record["mask"]["counts"].encode()}
@@ -49,6 +50,17 @@ def test_order_ignores_differences_below_the_rounding():
 def test_coco_category_ids():
     assert [category_id(c, COCO_NAMES) for c in (1, 11, 12, 80)] == [1, 11, 13, 90]
     assert category_id(3, ["BG", "a", "b", "c"]) == 3  # a non-COCO model keeps its own ids
+
+
+def test_select_classes():
+    names = ["BG", "person", "car", "traffic light"]
+    assert select_classes("person, traffic light", names) == {1, 3}
+    with pytest.raises(
+        ValueError, match=r"^unknown class name\(s\) cat, BG; known: person, car, traffic light$"
+    ):
+        select_classes("person,cat,BG", names)
+    with pytest.raises(ValueError, match="none given"):
+        select_classes(" , ", names)
 
 
 def test_keep_classes():
