@@ -55,7 +55,8 @@ weights: ## Download weights/mask_rcnn_coco.h5 (resumable; size and md5 checked)
 
 build: ## Build the image (IMAGE=name:tag; WEIGHTS_SOURCE=local uses weights/mask_rcnn_coco.h5)
 	$(ENGINE) build -f docker_keras_cpu/Dockerfile -t "$(IMAGE)" \
-	  --build-arg WEIGHTS_SOURCE="$(WEIGHTS_SOURCE)" --build-arg WEIGHTS_FILE="$(WEIGHTS_FILE)" $(BUILD_ARGS) .
+	  --build-arg WEIGHTS_SOURCE="$(WEIGHTS_SOURCE)" --build-arg WEIGHTS_FILE="$(WEIGHTS_FILE)" \
+	  $(if $(WEIGHTS_URL),--build-arg WEIGHTS_URL="$(WEIGHTS_URL)") $(BUILD_ARGS) .
 
 push: ## Push IMAGE to its registry and print the digest for iexec.json (refuses non-COCO weights)
 	@src=$$($(ENGINE) image inspect --format '{{index .Config.Labels "mrcnn.weights-source"}}' "$(IMAGE)") || exit 1; \
@@ -80,3 +81,29 @@ lock-image: ## Regenerate docker_keras_cpu/requirements-image.txt (hashes) from 
 	bash docker_keras_cpu/lock-image.sh
 
 .PHONY: run weights build push docker-run test-container lock-image
+
+# ---- iExec deploy path (issue 5) ----
+IEXEC_TOOLS := tools/iexec
+IEXEC_STAMP := $(IEXEC_TOOLS)/node_modules/.installed
+IEXEC_JSON ?= iexec.json
+IEXEC_DIR ?= .
+
+$(IEXEC_STAMP): $(IEXEC_TOOLS)/package.json $(IEXEC_TOOLS)/package-lock.json
+	cd $(IEXEC_TOOLS) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+iexec-tools: $(IEXEC_STAMP) ## Install the pinned iExec SDK 9.0.1 CLI (+ hardhat for tests) in tools/iexec
+	@echo 'iexec CLI: export PATH="$(CURDIR)/$(IEXEC_TOOLS)/node_modules/.bin:$$PATH"'
+
+iexec-app: ## Write IMAGE's registry digest, multiaddr and OWNER into iexec.json (after make push)
+	$(PYTHON) $(IEXEC_TOOLS)/set_app.py --image "$(IMAGE)" --iexec-json "$(IEXEC_JSON)" \
+	  $(if $(OWNER),--owner "$(OWNER)") $(if $(DIGEST),--digest "$(DIGEST)",--engine "$(ENGINE)")
+
+iexec-validate: $(IEXEC_STAMP) ## Check iexec.json and chain.json offline with the SDK's own validators
+	node $(IEXEC_TOOLS)/validate-iexec-project.mjs "$(IEXEC_DIR)"
+
+test-iexec: $(STAMP) $(IEXEC_STAMP) ## iExec lane: SDK validators, local chain (hardhat + PoCo), deploy/run/download
+	$(PY) -m ruff check $(IEXEC_TOOLS)/set_app.py
+	IEXEC_LANE=1 $(PY) -m pytest -q -p no:cacheprovider tests/iexec
+
+.PHONY: iexec-tools iexec-app iexec-validate test-iexec

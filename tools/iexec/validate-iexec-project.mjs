@@ -37,9 +37,14 @@ if (conf) {
     const p = o.requestorder.params;
     if (p && typeof p === 'object') {
       // SDK 9.0.1 turns every order into a TDX (TEE) order, so the params must pass both rule sets.
+      // The schema casts unknown keys away instead of failing; a key it would drop silently (such as
+      // SDK 8's iexec_developer_logger) never reaches the worker, so it is reported as an error here.
       for (const isTee of [false, true]) {
-        await check(`iexec.json order.requestorder.params (${isTee ? 'TEE' : 'standard'} task)`, () =>
-          v.objParamsSchema().validate(p, { ...opts, context: { isTee, isCallback: false } }));
+        await check(`iexec.json order.requestorder.params (${isTee ? 'TEE' : 'standard'} task)`, async () => {
+          const cast = await v.objParamsSchema().validate(p, { ...opts, context: { isTee, isCallback: false } });
+          const dropped = Object.keys(p).filter((k) => !(k in cast));
+          if (dropped.length) throw new Error(`keys the SDK would drop: ${dropped.join(', ')}`);
+        });
       }
     }
   }

@@ -1,0 +1,19 @@
+"""The iExec commands of the README's "Run it on iExec" section, as the tests run them.
+
+Each constant is one line of that section, byte for byte (tests/test_readme_iexec.py checks it).
+The lane runs them with the shell variables set for the local chain and appends only `--raw`
+(JSON output) and, for `app run`, `--force` (skips the spending prompt); the two make targets get
+the scratch project folder and, since no registry is reachable, the digest of a fictitious push.
+"""
+
+SET_APP = "make iexec-app IMAGE=$IMAGE OWNER=$OWNER"
+VALIDATE = "make iexec-validate"
+WALLET_SHOW = "iexec wallet show --chain $CHAIN"
+DEPLOY = "iexec app deploy --chain $CHAIN"
+SHOW = "iexec app show --chain $CHAIN"
+RUN = 'iexec app run $APP --chain $CHAIN --workerpool $WORKERPOOL --category 1 --args "$IMAGE_URL" --watch'
+DEAL_SHOW = "iexec deal show $DEAL --chain $CHAIN"
+DOWNLOAD = "iexec task show $TASK --chain $CHAIN --download result"
+UNZIP = "python3 -m zipfile -e result.zip result"
+
+TESTED = [SET_APP, VALIDATE, WALLET_SHOW, DEPLOY, SHOW, RUN, DEAL_SHOW, DOWNLOAD, UNZIP]
