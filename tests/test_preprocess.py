@@ -168,3 +168,8 @@ def test_bad_images_raise_image_error(image):
         mold(image, Config())
     assert "\n" not in str(info.value)
     assert isinstance(info.value, ValueError)
+
+
+def test_image_too_thin_to_resize_is_refused():
+    with pytest.raises(ImageError, match="too thin"):
+        mold(np.zeros((1, 3000, 3), np.uint8), Config())

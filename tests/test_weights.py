@@ -275,3 +275,15 @@ def test_full_model_file_with_model_weights_group(three_class_weights, tmp_path)
     model = MaskRCNN.from_weights(path, config=Config(IMAGE_MIN_DIM=64, IMAGE_MAX_DIM=128))
     assert model.config.NUM_CLASSES == 3
     assert len(model.class_names) == 3 and model.class_names[0] == "BG"  # default names for K classes
+
+
+def test_weighted_layer_the_model_does_not_use_is_an_error(damaged_copy):
+    # A file from another architecture must not load with some of its layers quietly ignored.
+    with h5py.File(damaged_copy, "r+") as f:
+        names = list(_names(f.attrs["layer_names"])) + ["my_extra_head"]
+        f.attrs["layer_names"] = np.array([n.encode() for n in names])
+        group = f.create_group("my_extra_head")
+        group.attrs["weight_names"] = np.array([b"my_extra_head/kernel:0"])
+        group.create_dataset("my_extra_head/kernel:0", data=np.zeros((4, 4), np.float32))
+    message = load_error(damaged_copy)
+    assert "my_extra_head" in message and "not part of" in message

@@ -96,6 +96,11 @@ class MaskRCNN:
         missing = [layer.name for layer in layers if not layer.loaded]
         if missing:
             raise WeightsError(f"{reader.path}: layers not loaded: {', '.join(missing)}")
+        unused = reader.unread_weighted_groups()
+        if unused:
+            more = f" (and {len(unused) - 1} more)" if len(unused) > 1 else ""
+            raise WeightsError(f"{reader.path}: layer {unused[0]}{more} is not part of matterport's "
+                               "Mask R-CNN: the file does not match this model")
 
     def _forward(self, image, meta, min_confidence):
         import tensorflow as tf

@@ -75,6 +75,9 @@ def mold(image: np.ndarray, config: Config) -> Molded:
     if height == 0 or width == 0:
         raise ImageError(f"image has no pixels (shape {image.shape})")
     scale, new_h, new_w = resized_shape(height, width, config)
+    if new_h == 0 or new_w == 0:
+        raise ImageError(f"image of {height}x{width} pixels is too thin to fit a "
+                         f"{config.IMAGE_MAX_DIM}-pixel square (it would shrink to {new_h}x{new_w})")
     dim = config.IMAGE_MAX_DIM
     if scale != 1:
         image = resize_bilinear(image, (new_h, new_w))

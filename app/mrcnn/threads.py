@@ -61,7 +61,9 @@ def configure_tensorflow(threads: int) -> int:
 
     try:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
+        # The network is one chain of big ops: parallelism inside each op is what pays, and running
+        # independent branches side by side only raises peak memory.
+        tf.config.threading.set_inter_op_parallelism_threads(1)
     except RuntimeError:
         # TF already executed something in this process; its pools cannot be resized any more.
         return tf.config.threading.get_intra_op_parallelism_threads() or threads

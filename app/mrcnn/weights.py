@@ -119,3 +119,9 @@ class WeightReader:
         self.groups_read.append(group_name)
         self.values_read += sum(a.size for a in arrays)
         return arrays
+
+    def unread_weighted_groups(self) -> list[str]:
+        """Groups of the file that hold weights but were never read: a layout this model does not match."""
+        read = set(self.groups_read)
+        return [name for name in sorted(self.names - read)
+                if name in self.root and len(_decode(self.root[name].attrs.get("weight_names", [])))]
