@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
+import ssl
+import subprocess
 import time
 from urllib.parse import quote
 
@@ -188,3 +191,50 @@ def test_unresolvable_host():
 
 def test_allow_hosts_parsing():
     assert parse_allow_hosts(["127.0.0.1", "Example.org, [::1]", ""]) == {"127.0.0.1", "example.org", "::1"}
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory):
+    """HTTPS on 127.0.0.1 with a self-signed certificate (needs the openssl command)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl command not available")
+    tmp = tmp_path_factory.mktemp("tls")
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(tmp / "k.pem"),
+            "-out",
+            str(tmp / "c.pem"),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
+    with LoopbackServer() as srv:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(tmp / "c.pem", tmp / "k.pem")
+        srv.httpd.socket = context.wrap_socket(srv.httpd.socket, server_side=True)
+        yield srv.base.replace("http://", "https://")
+
+
+def test_https_goes_through_the_address_check(tls_server):
+    assert error_of(tls_server + "/status/404", FetchPolicy(retries=0)) == (
+        "download refused: 127.0.0.1 is a loopback address"
+    )
+
+
+def test_https_certificates_are_verified(tls_server):
+    message = error_of(tls_server + "/status/404", FAST)
+    assert message.startswith("connection failed: [SSL: CERTIFICATE_VERIFY_FAILED]")
