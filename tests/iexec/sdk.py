@@ -82,6 +82,7 @@ def iexec_ok(command: str, cwd: Path, env: dict[str, str] | None = None) -> dict
 
 
 def node(script: str, *args: str, timeout: float = CMD_TIMEOUT_S, extra_env: dict | None = None) -> dict:
+    """Run one of tools/iexec's scripts; they end with a one-line JSON answer (deploy-local-poco: a file)."""
     proc = subprocess.run(
         ["node", str(TOOLS / script), *args],
         cwd=TOOLS,
@@ -92,7 +93,8 @@ def node(script: str, *args: str, timeout: float = CMD_TIMEOUT_S, extra_env: dic
         stdin=subprocess.DEVNULL,
     )
     assert proc.returncode == 0, f"node {script} {' '.join(args)}: exit {proc.returncode}\n{proc.stderr}"
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    last = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else "{}"
+    return json.loads(last) if last.startswith("{") else {}
 
 
 def rpc(url: str, method: str, params: list | None = None) -> object:
