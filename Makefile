@@ -72,7 +72,7 @@ docker-run: ## Run the built image on URL=… (or the bundled sample), output in
 	if [ "$$(id -u)" = 0 ]; then chown 10001:10001 "$(OUT)"; user=; \
 	elif [ "$(ENGINE)" = podman ]; then user="--userns=keep-id --user $$(id -u):$$(id -g)"; \
 	else user="--user $$(id -u):$$(id -g)"; fi; \
-	set -x; $(ENGINE) run --rm $$user -v "$(CURDIR)/$(OUT):/iexec_out" "$(IMAGE)" $(ARGS) $(URL)
+	set -x; $(ENGINE) run --rm $$user -v "$(abspath $(OUT)):/iexec_out" "$(IMAGE)" $(ARGS) $(URL)
 
 test-container: $(STAMP) ## Build the image with random weights, run it offline, check its outputs (CI; root)
 	bash .ci/container-lane.sh
