@@ -170,11 +170,22 @@ def find_weights(cli_path: str | None, env: Mapping[str, str]) -> Path:
     )
 
 
+def one_line(text: str, limit: int = 400) -> str:
+    """Text from strangers (URLs, HTTP reason phrases) made safe for a log line: no line breaks or
+    terminal escapes, bounded length."""
+    clean = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
+    return clean if len(clean) <= limit else clean[: limit - 1] + "…"
+
+
 def label(source: str, width: int = 60) -> str:
     """A short name of an input for one-line messages (long URLs keep host and file name)."""
+    source = one_line(source)
     if len(source) <= width:
         return source
-    parts = urlsplit(source)
+    try:
+        parts = urlsplit(source)
+    except ValueError:
+        parts = urlsplit("")
     if parts.scheme and parts.netloc:
         tail = parts.path.rstrip("/").rsplit("/", 1)[-1][-30:]
         return f"{parts.scheme}://{parts.netloc[:30]}/…/{tail}"
@@ -206,6 +217,7 @@ class Task:
         print(f"input {spec.index} ({label(spec.source)}): {text}", flush=True)
 
     def fail(self, spec: InputSpec, stage: str, message: str) -> dict:
+        message = one_line(message)
         print(f"input {spec.index} ({label(spec.source)}): {message}", file=sys.stderr, flush=True)
         return {
             "index": spec.index,

@@ -165,11 +165,16 @@ def _root_cause(exc: BaseException) -> BaseException:
 
 
 def _check_scheme(url: str) -> None:
-    scheme = urlsplit(url).scheme.lower()
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a malformed or out-of-range port
+    except ValueError as e:
+        raise FetchError(f"malformed URL ({e})") from None
+    scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         shown = f"'{scheme}'" if scheme else "none"
         raise FetchError(f"unsupported URL scheme {shown} (only http and https)")
-    if not urlsplit(url).hostname:
+    if not parts.hostname:
         raise FetchError("URL has no host")
 
 

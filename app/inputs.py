@@ -41,7 +41,10 @@ class InputSpec:
 
 def redact(url: str) -> str:
     """The URL without any user:password part, for messages and results."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # malformed (e.g. "http://[::1"): nothing to hide that we could find
+        return url
     if "@" not in parts.netloc:
         return url
     host = parts.netloc.rsplit("@", 1)[1]
@@ -54,6 +57,10 @@ def _from_argument(arg: str) -> tuple[str, str, str, str]:
     if scheme and "://" in arg[: len(scheme.group(0)) + 2]:
         name = scheme.group(1).lower()
         if name in ("http", "https"):
+            try:
+                urlsplit(arg).port  # noqa: B018 - parses host and port, raising on malformed ones
+            except ValueError as e:
+                return "invalid", redact(arg), "", f"malformed URL ({e})"
             return "url", redact(arg), arg, ""
         return "invalid", redact(arg), "", f"unsupported URL scheme '{name}' (only http and https)"
     if Path(arg).exists():

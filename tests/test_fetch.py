@@ -238,3 +238,15 @@ def test_https_goes_through_the_address_check(tls_server):
 def test_https_certificates_are_verified(tls_server):
     message = error_of(tls_server + "/status/404", FAST)
     assert message.startswith("connection failed: [SSL: CERTIFICATE_VERIFY_FAILED]")
+
+
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("http://[::1", "malformed URL (Invalid IPv6 URL)"),
+        ("http:///x.jpg", "URL has no host"),
+        ("HTTP://127.0.0.1:1/x", "connection refused"),  # the scheme is case-insensitive
+    ],
+)
+def test_malformed_urls(url, message):
+    assert error_of(url) == message

@@ -134,3 +134,11 @@ def test_zip_member_larger_than_the_cap(tmp_path):
 def test_credentials_are_not_repeated():
     assert redact("https://user:secret@example.org/a.jpg?x=1") == "https://***@example.org/a.jpg?x=1"
     assert collect(["https://user:secret@example.org/a.jpg"], {})[0].source == "https://***@example.org/a.jpg"
+
+
+def test_malformed_urls_are_invalid_inputs_not_a_crash():
+    specs = collect(["http://[::1", "http://127.0.0.1:99999/x.jpg"], {})
+    assert [(s.kind, s.problem) for s in specs] == [
+        ("invalid", "malformed URL (Invalid IPv6 URL)"),
+        ("invalid", "malformed URL (Port out of range 0-65535)"),
+    ]

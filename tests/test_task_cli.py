@@ -365,3 +365,12 @@ def test_no_input_uses_the_sample_and_class_filter(coco_weights, tmp_path):
     assert min(d["score"] for d in entry["detections"]) >= 0.75
     png = (run.out / entry["overlay"]).read_bytes()
     assert Image.open(io.BytesIO(png)).size == (512, 512)
+
+
+def test_labels_are_one_short_line():
+    from app.cli import one_line
+
+    assert one_line("a\nb\x1b[31m") == "a\\x0ab\\x1b[31m"
+    assert len(one_line("x" * 1000)) == 400
+    assert label("https://example.org/" + "d/" * 50 + "photo.jpg") == "https://example.org/…/photo.jpg"
+    assert label("http://[::1" + "x" * 80).startswith("…")
