@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 CHUNK = 64 * 1024
 USER_AGENT = "mask-rcnn-iexec/1.0"
+# The in-thread checks normally stop a download at the deadline; this is the hard stop after it.
+DEADLINE_GRACE = 1.0
 
 
 class FetchError(Exception):
@@ -256,10 +259,7 @@ def _describe(exc: BaseException) -> str:
     return f"connection failed: {text}"
 
 
-def fetch(url: str, policy: FetchPolicy, sleep: Callable[[float], None] = time.sleep) -> bytes:
-    """Download `url` within `policy`; raises FetchError with a one-line reason."""
-    _check_scheme(url)
-    t_end = time.monotonic() + policy.deadline
+def _fetch_with_retries(url: str, policy: FetchPolicy, t_end: float, sleep: Callable[[float], None]) -> bytes:
     with _session(policy) as session:
         for attempt in range(policy.retries + 1):
             try:
@@ -272,6 +272,33 @@ def fetch(url: str, policy: FetchPolicy, sleep: Callable[[float], None] = time.s
             sleep(delay)
     tries = attempt + 1
     raise FetchError(f"{last} (after {tries} attempt{'s' if tries > 1 else ''})")
+
+
+def fetch(url: str, policy: FetchPolicy, sleep: Callable[[float], None] = time.sleep) -> bytes:
+    """Download `url` within `policy`; raises FetchError with a one-line reason.
+
+    The deadline is checked between reads, but a server can also drip its status line, headers or
+    TLS handshake one byte per read timeout; so the download runs in a daemon thread that is
+    abandoned (holding at most one socket and `max_bytes`) if it outlives the deadline.
+    """
+    _check_scheme(url)
+    t_end = time.monotonic() + policy.deadline
+    outcome: dict[str, object] = {}
+
+    def work() -> None:
+        try:
+            outcome["data"] = _fetch_with_retries(url, policy, t_end, sleep)
+        except Exception as e:  # handed to the caller's thread below
+            outcome["error"] = e
+
+    worker = threading.Thread(target=work, name="fetch", daemon=True)
+    worker.start()
+    worker.join(policy.deadline + DEADLINE_GRACE)
+    if worker.is_alive():
+        raise FetchError(f"download deadline exceeded ({policy.deadline:g} s)")
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome["data"]  # type: ignore[return-value]
 
 
 def parse_allow_hosts(values: Iterable[str]) -> frozenset[str]:

@@ -7,6 +7,7 @@ Routes:
   /status/CODE         an empty response with that status
   /stall               headers announcing 1000 bytes, 10 bytes, then silence (bounded) and close
   /drip                no Content-Length, one byte every 0.2 s for at most 10 s
+  /drip-headers        the status line, then one header byte every 0.2 s for at most 10 s
   /big-len             a Content-Length above any test cap, then a little data
   /big-nolen           2 MB without Content-Length
   /redirect-loop       302 to itself
@@ -119,6 +120,14 @@ class LoopbackServer:
                     h.wfile.write(b"x")
                     h.wfile.flush()
                     self._stop.wait(0.2)
+            elif kind == "drip-headers":
+                h.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+                end = time.monotonic() + 10
+                while time.monotonic() < end and not self._stop.is_set():
+                    h.wfile.write(b"a")
+                    h.wfile.flush()
+                    self._stop.wait(0.2)
+                h.close_connection = True
             elif kind == "big-len":
                 h.send_response(200)
                 h.send_header("Content-Length", str(500 * 1024 * 1024))

@@ -94,6 +94,13 @@ def test_slow_drip_is_stopped_by_the_deadline(server):
     assert time.monotonic() - t0 < 3
 
 
+def test_dripped_headers_are_stopped_by_the_deadline(server):
+    policy = FetchPolicy(read_timeout=2.0, deadline=1.0, retries=0, allow_hosts=LOCAL)
+    t0 = time.monotonic()
+    assert error_of(server.url("/drip-headers"), policy) == "download deadline exceeded (1 s)"
+    assert time.monotonic() - t0 < 3
+
+
 def test_size_cap_from_content_length(server):
     assert error_of(server.url("/big-len")) == (
         f"download too large: Content-Length {500 * 1024 * 1024} bytes > limit {1024 * 1024}"
