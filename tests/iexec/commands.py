@@ -16,4 +16,32 @@ DEAL_SHOW = "iexec deal show $DEAL --chain $CHAIN"
 DOWNLOAD = "iexec task show $TASK --chain $CHAIN --download result"
 UNZIP = "python3 -m zipfile -e result.zip result"
 
-TESTED = [SET_APP, VALIDATE, WALLET_SHOW, DEPLOY, SHOW, RUN, DEAL_SHOW, DOWNLOAD, UNZIP]
+DEPOSIT = "iexec account deposit $AMOUNT --chain $CHAIN"
+ACCOUNT_SHOW = "iexec account show --chain $CHAIN"
+DEBUG = "iexec task debug $TASK --chain $CHAIN --logs"
+
+TESTED = [
+    SET_APP,
+    VALIDATE,
+    WALLET_SHOW,
+    DEPLOY,
+    SHOW,
+    RUN,
+    DEAL_SHOW,
+    DOWNLOAD,
+    UNZIP,
+    DEPOSIT,
+    ACCOUNT_SHOW,
+    DEBUG,
+]
+
+# Lines that need a public network's marketplace API. The lane still runs them on the local chain
+# (with --force where the CLI would prompt): the real CLI must accept their syntax and stop only at
+# the missing service.
+PUBLIC_ONLY = {
+    "iexec app publish --chain $CHAIN --price 0 --volume 1000 --tag tee,tdx": "--force",
+    "iexec orderbook workerpool --chain $CHAIN --require-tag tee,tdx --category 1": "",
+}
+PUBLIC_ONLY_ERROR = 'Missing iexecGateway in "chain.json" for chain 31337'
+# Interactive (password prompt): the lane imports hardhat's public dev keys instead.
+INTERACTIVE = ["iexec wallet create --chain $CHAIN"]

@@ -229,6 +229,10 @@ def test_readme_flow_run_watch_download_and_read(chain, deployed, image_server, 
             assert time.monotonic() - t0 < 120
 
             shown = iexec_ok(C.DOWNLOAD, p, env(TASK=task_id))
+        # Locally only the on-chain half: the logs come from the workerpool's API on a public network.
+        debug = iexec_ok(C.DEBUG, p, env(TASK=task_id))
+        assert debug["onchainData"]["statusName"] == "COMPLETED"
+        assert debug["onchainData"]["results"] == {"storage": "ipfs", "location": location}
         assert shown["task"]["resultDigest"] == run.result_digest
         assert (p / "result.zip").read_bytes() == run.zip_path.read_bytes()
     finally:
@@ -250,3 +254,22 @@ def test_readme_flow_run_watch_download_and_read(chain, deployed, image_server, 
     assert {"computed.json", "results.json", "coco_results.json", "stdout.txt", "stderr.txt"} <= set(names)
     with zipfile.ZipFile(p / "result.zip") as zf:
         assert sorted(zf.namelist()) == names
+
+
+def test_account_deposit_and_show(deployed):
+    """Paid workerpools take RLC from the requester's iExec account, filled by `account deposit`."""
+    p, _, _ = deployed
+    before = iexec_ok(C.ACCOUNT_SHOW, p, env())
+    iexec_ok(C.DEPOSIT, p, env(AMOUNT="1000"))
+    after = iexec_ok(C.ACCOUNT_SHOW, p, env())
+    assert int(after["balance"]["stake"]) == int(before["balance"]["stake"]) + 1000
+
+
+@pytest.mark.parametrize("line", sorted(C.PUBLIC_ONLY))
+def test_public_network_lines_stop_only_at_the_missing_marketplace(deployed, line):
+    p, _, _ = deployed
+    r = sh(f"{line} {C.PUBLIC_ONLY[line]} --raw", p, env())
+    assert r.code == 1
+    error = r.json()
+    assert error["ok"] is False
+    assert error["error"]["message"] == C.PUBLIC_ONLY_ERROR
