@@ -26,8 +26,9 @@ if [ "$installed" = "${#tools[@]}" ]; then
   log "podman and friends already installed"
 else
   log "installing podman, buildah, runc, debootstrap from Debian"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${tools[@]}" >/dev/null
+  apt-get update -qq -o Acquire::Retries=3
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Acquire::Retries=3 \
+    --no-install-recommends "${tools[@]}" >/dev/null
 fi
 
 # 2. engine settings. This VM lacks CAP_SYS_RESOURCE (hard nofile is 20000), so podman's default
@@ -67,11 +68,17 @@ else
   fi
   mkdir -p "$WORK"
   rootfs=$WORK/rootfs
-  rm -rf "$rootfs"
   log "debootstrap $SUITE (about a minute)"
-  debootstrap --variant=minbase --include=ca-certificates,python3,python3-venv,python3-pip \
-    "$SUITE" "$rootfs" "$MIRROR" >"$WORK/debootstrap.log" 2>&1 \
-    || { tail -20 "$WORK/debootstrap.log" >&2; exit 1; }
+  for attempt in 1 2; do   # a second try absorbs a transient mirror hiccup
+    rm -rf "$rootfs"
+    if debootstrap --variant=minbase --include=ca-certificates,python3,python3-venv,python3-pip \
+         "$SUITE" "$rootfs" "$MIRROR" >"$WORK/debootstrap.log" 2>&1; then
+      break
+    fi
+    tail -20 "$WORK/debootstrap.log" >&2
+    [ "$attempt" = 2 ] && { echo "podman-setup: debootstrap failed" >&2; exit 1; }
+    log "debootstrap failed; trying once more"
+  done
   # Registries are reached through a TLS-intercepting proxy here: trust its CA inside the base
   # (fine for CI; an image built on such a base is not the one to publish).
   if compgen -G '/usr/local/share/ca-certificates/*.crt' >/dev/null; then
