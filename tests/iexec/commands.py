@@ -2,10 +2,12 @@
 
 Each constant is one line of that section, byte for byte (tests/test_readme_iexec.py checks it).
 The lane runs them with the shell variables set for the local chain and appends only `--raw`
-(JSON output) and, for `app run`, `--force` (skips the spending prompt); the two make targets get
-the scratch project folder and, since no registry is reachable, the digest of a fictitious push.
+(JSON output), `--force` to `app run` (skips the spending prompt) and `--password` to `wallet create`
+(instead of the prompt); the two make targets get the scratch project folder and, since no registry
+is reachable, the digest of a fictitious push.
 """
 
+WALLET_CREATE = "iexec wallet create"
 SET_APP = "make iexec-app IMAGE=$IMAGE OWNER=$OWNER"
 VALIDATE = "make iexec-validate"
 WALLET_SHOW = "iexec wallet show --chain $CHAIN"
@@ -21,6 +23,7 @@ ACCOUNT_SHOW = "iexec account show --chain $CHAIN"
 DEBUG = "iexec task debug $TASK --chain $CHAIN --logs"
 
 TESTED = [
+    WALLET_CREATE,
     SET_APP,
     VALIDATE,
     WALLET_SHOW,
@@ -43,5 +46,3 @@ PUBLIC_ONLY = {
     "iexec orderbook workerpool --chain $CHAIN --require-tag tee,tdx --category 1": "",
 }
 PUBLIC_ONLY_ERROR = 'Missing iexecGateway in "chain.json" for chain 31337'
-# Interactive (password prompt): the lane imports hardhat's public dev keys instead.
-INTERACTIVE = ["iexec wallet create --chain $CHAIN"]

@@ -83,6 +83,12 @@ def deployed(project):
     return p, pool, out["address"]
 
 
+def test_wallet_create(tmp_path):
+    out = iexec_ok(f"{C.WALLET_CREATE} --password test --keystoredir ./keystore", tmp_path)
+    files = list((tmp_path / "keystore").iterdir())
+    assert len(files) == 1 and out["address"][2:].lower() in files[0].name.lower()
+
+
 def test_wallet_show_on_the_local_chain(project):
     p, _ = project
     out = iexec_ok(C.WALLET_SHOW, p, env())
