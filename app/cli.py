@@ -293,8 +293,14 @@ class Task:
         self.load_model()
         if self.model is None:
             return self.fail(spec, "detect", f"model unavailable: {self.model_error}"), None
+        from .mrcnn import ImageError  # loaded with the model, TensorFlow is already imported
+
         t0 = time.monotonic()
-        detections = res.keep_classes(self.model.detect([decoded.image])[0], self.keep_ids)
+        try:
+            raw = self.model.detect([decoded.image])[0]
+        except ImageError as e:  # e.g. 1x5000 pixels: too thin to scale into the model's square
+            return self.fail(spec, "detect", str(e)), None
+        detections = res.keep_classes(raw, self.keep_ids)
         times["detect_s"] = round(time.monotonic() - t0, 3)
         records = res.detection_records(detections, self.model.class_names)
         self.say(

@@ -1,7 +1,7 @@
 """`python -m app` as the worker runs it: a subprocess with IEXEC_IN/IEXEC_OUT, random weights in the
 real layout, and a loopback server playing every kind of bad host.
 
-A subprocess costs a TensorFlow import and a model build, so one mixed run of 23 inputs (7 good, 16
+A subprocess costs a TensorFlow import and a model build, so one mixed run of 24 inputs (7 good, 17
 bad) is made twice, with 1 and 2 threads, and every case is checked on both; the cheap runs (all
 inputs bad, usage errors) never load the model.
 """
@@ -82,6 +82,7 @@ def server():
             "bomb.png": (si.png_bomb(60000, 60000), "image/png"),
             "exif.jpg": (si.exif_rotated_jpeg(), "image/jpeg"),
             "anim.gif": (si.animated_gif(), "image/gif"),
+            "thin.png": (si.encode(Image.new("RGB", (3000, 1), "white"), "PNG"), "image/png"),
         }
         srv.files.update(files)
         yield srv
@@ -115,6 +116,7 @@ def mixed_cases(srv: LoopbackServer, local: Path) -> list[tuple[str | None, str,
         (srv.url("/img/exif.jpg"), "ok", None),
         (srv.url("/img/anim.gif"), "ok", None),
         ("no/such/file.jpg", "error", "not an http(s) URL nor an existing file"),
+        (srv.url("/img/thin.png"), "error", "image of 1x3000 pixels is too thin to fit a 1024-pixel square"),
         (None, "ok", None),  # IEXEC_INPUT_FILE_NAME_1: 16-bit PNG named 0x + sha256(url)
         (None, "error", "file not found"),  # IEXEC_INPUT_FILE_NAME_2: not downloaded
         (None, "ok", None),  # dataset zip member a_cmyk.jpg
@@ -245,7 +247,7 @@ def test_computed_json_names_and_size(mixed):
         assert {"results.json", "coco_results.json", "timings.json", "computed.json"} <= set(names)
         assert all(len(n) <= 31 for n in names), names
         assert sum(p.stat().st_size for p in run.out.iterdir()) <= 50 * 1024 * 1024
-        assert run.stdout.splitlines()[-1].startswith("summary: 7 of 23 inputs ok, 16 failed, ")
+        assert run.stdout.splitlines()[-1].startswith("summary: 7 of 24 inputs ok, 17 failed, ")
 
 
 def test_canonical_file_is_identical_with_1_and_2_threads(mixed):
