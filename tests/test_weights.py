@@ -7,6 +7,7 @@ from the file's conv and BN datasets in float64.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import h5py
@@ -287,3 +288,15 @@ def test_weighted_layer_the_model_does_not_use_is_an_error(damaged_copy):
         group.create_dataset("my_extra_head/kernel:0", data=np.zeros((4, 4), np.float32))
     message = load_error(damaged_copy)
     assert "my_extra_head" in message and "not part of" in message
+
+
+def test_resnet50_file_builds_a_six_block_stage4(damaged_copy):
+    # matterport's BACKBONE="resnet50" files have blocks res4a..res4f only.
+    with h5py.File(damaged_copy, "r") as f:
+        names = _names(f.attrs["layer_names"])
+    for name in names:
+        if re.match(r"(res|bn)4[g-w]_", name):
+            _drop_layer(damaged_copy, name)
+    model = MaskRCNN.from_weights(damaged_copy, config=Config(IMAGE_MIN_DIM=64, IMAGE_MAX_DIM=128))
+    assert model.config.BACKBONE_STAGE4_BLOCKS == 6
+    assert [len(blocks) for blocks in model.backbone.stages] == [3, 4, 6, 3]
