@@ -65,6 +65,7 @@ def project(chain, tmp_path_factory):
     assert r.code == 0, r.stderr
     r = sh(f"{C.VALIDATE} IEXEC_DIR={p}", ROOT)
     assert r.code == 0, r.stdout + r.stderr
+    assert "WARN" not in r.stdout  # make iexec-app replaced both placeholders
     # The workerpool operator's side (not a README step): deploy a pool owned by the same wallet,
     # so that `app run` can sign its workerpoolorder locally instead of fetching one from a marketplace.
     iexec_ok("iexec workerpool init", p)

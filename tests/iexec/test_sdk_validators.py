@@ -45,14 +45,29 @@ def validate(folder: Path) -> tuple[int, dict[str, str]]:
 
 def test_our_project_files_are_accepted():
     code, verdicts = validate(ROOT)
-    assert verdicts == {label: "OK" for label in CHECKS}
+    assert {k: v for k, v in verdicts.items() if not v.startswith("WARN")} == {
+        label: "OK" for label in CHECKS
+    }
     assert code == 0
+
+
+def test_committed_placeholders_are_flagged_until_make_iexec_app(tmp_path):
+    for name in ("iexec.json", "chain.json"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    conf = json.loads((tmp_path / "iexec.json").read_text())
+    conf["app"].update(owner="0x000000000000000000000000000000000000dEaD", checksum="0x" + "0" * 64)
+    (tmp_path / "iexec.json").write_text(json.dumps(conf))
+    code, verdicts = validate(tmp_path)
+    assert code == 0
+    assert verdicts["app.owner"].startswith("WARN still the placeholder")
+    assert verdicts["app.checksum"].startswith("WARN all zeros")
 
 
 def test_make_iexec_validate_is_the_same_check():
     r = sh(VALIDATE, ROOT)
     assert r.code == 0, r.stdout + r.stderr
     assert r.stdout.count("OK   ") == len(CHECKS)
+    assert "FAIL" not in r.stdout
 
 
 def _iexec(edit: Callable[[dict], None]) -> Callable[[Path], None]:
@@ -129,4 +144,5 @@ def test_broken_copy_is_rejected_by_the_sdk(case, tmp_path):
     hit = {label: v for label, v in verdicts.items() if label.startswith(failing)}
     assert hit, verdicts
     assert all(v.startswith("FAIL") and needle in v for v in hit.values()), verdicts
-    assert all(v == "OK" for label, v in verdicts.items() if label not in hit), verdicts
+    others = [v for label, v in verdicts.items() if label not in hit and not v.startswith("WARN")]
+    assert all(v == "OK" for v in others), verdicts

@@ -49,6 +49,12 @@ if (conf) {
     }
   }
 }
+// Not SDK rules, but deploying the committed placeholders would register an app nobody owns or whose
+// image the worker cannot verify: warn (exit code unchanged) until `make iexec-app` has filled them.
+if (conf?.app?.owner?.toLowerCase() === '0x000000000000000000000000000000000000dead')
+  console.log('WARN app.owner: still the placeholder; run make iexec-app IMAGE=... OWNER=<your wallet>');
+if (/^0x0{64}$/.test(conf?.app?.checksum || ''))
+  console.log('WARN app.checksum: all zeros; run make iexec-app after pushing the image');
 await check('chain.json (SDK loadChainConf, strict)', () => fsu.loadChainConf({ fileDir: dir }));
 if (existsSync(path.join(dir, 'deployed.json'))) {
   await check('deployed.json (SDK loadDeployedConf)', () => fsu.loadDeployedConf({ fileDir: dir }));
