@@ -1,14 +1,12 @@
 """Detections → the canonical results document and the COCO results list.
 
 The canonical file is the task's proof (`deterministic-output-path`): independent workers must
-produce it byte for byte, so it holds no timings, no host data, scores rounded to 2 decimals,
+produce it byte for byte, so it holds no timings, no host data, scores rounded to 3 decimals,
 integer boxes, keys sorted, and detections in an order that tiny float differences cannot swap.
 
-Why 2 decimals and not 3: the engine's scores move by up to ~1e-5 between 1 and 2 CPU threads (TF's
-parallel reductions add in a different order). A rounding boundary falls between the two values
-with probability |difference| / step per detection: about 1 in 1000 at 0.01, but one in ten runs
-of a hundred detections at 0.001 (measured). Coarser scores keep the proof stable; the ranking
-they serve is unaffected beyond ties, which the canonical order breaks deterministically.
+The engine gives bit-identical scores whatever its thread count on one machine; machines with other
+CPU instruction sets may still differ in the last float bits, which rounding to 3 decimals hides
+except when a score sits right on a rounding step.
 """
 
 from __future__ import annotations
@@ -19,7 +17,7 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 FORMAT = "mask-rcnn-iexec/results/1"
-SCORE_DECIMALS = 2
+SCORE_DECIMALS = 3
 
 # COCO category ids of matterport's contiguous class ids 1..80 (COCO skips some ids).
 COCO_CATEGORY_IDS = (

@@ -30,7 +30,7 @@ def detections(scores=(0.91234, 0.91249, 0.5)) -> dict:
 def test_records_round_scores_and_keep_masks_exactly():
     det = detections()
     records = detection_records(det, COCO_NAMES)
-    assert [r["score"] for r in records] == [0.91, 0.91, 0.5]
+    assert [r["score"] for r in records] == [0.912, 0.912, 0.5]
     for record in records:
         i = [1, 12, 80].index(record["class_id"])
         rle = {"size": record["mask"]["size"], "counts": record["mask"]["counts"].encode()}

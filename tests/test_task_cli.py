@@ -152,8 +152,7 @@ def mixed(server, world, coco_weights):
     local, env, tmp = world
     cases = mixed_cases(server, local)
     args = [c[0] for c in cases if c[0] is not None]
-    # --min-confidence 0.8 also exercises the option; fewer detections also means fewer scores that
-    # could sit on a rounding boundary (see app/results.py on why scores differ slightly by thread count).
+    # --min-confidence 0.8 also exercises the option.
     common = [
         "--min-confidence",
         "0.8",
