@@ -24,7 +24,7 @@ import pytest
 from PIL import Image
 from pycocotools.coco import COCO
 
-from app.cli import label
+from app.task import label
 from tests import sample_images as si
 from tests.loopback import LoopbackServer
 
@@ -369,7 +369,7 @@ def test_no_input_uses_the_sample_and_class_filter(coco_weights, tmp_path):
 
 
 def test_labels_are_one_short_line():
-    from app.cli import one_line
+    from app.task import one_line
 
     assert one_line("a\nb\x1b[31m") == "a\\x0ab\\x1b[31m"
     assert len(one_line("x" * 1000)) == 400
