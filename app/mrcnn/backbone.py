@@ -33,6 +33,7 @@ class Bottleneck(keras.layers.Layer):
         if block == "a":
             self.shortcut = Conv(f"res{tag}1", f3, 1, in_channels, strides, padding="valid",
                                  batchnorm=f"bn{tag}1", epsilon=epsilon)
+        self.built = True  # no weights of its own: skip Keras' symbolic shape pass
 
     def call(self, x):
         y = self.conv_c(self.conv_b(self.conv_a(x)))
@@ -58,6 +59,7 @@ class ResNet101(keras.layers.Layer):
                 blocks.append(Bottleneck(stage, letter, filters, in_channels, stride if i == 0 else 1, eps))
                 in_channels = filters[2]
             self.stages.append(blocks)
+        self.built = True  # no weights of its own: skip Keras' symbolic shape pass
 
     def call(self, image):
         x = tf.pad(image, [[0, 0], [3, 3], [3, 3], [0, 0]])

@@ -24,6 +24,7 @@ class BoxHead(keras.layers.Layer):
                           batchnorm="mrcnn_class_bn2", epsilon=eps)
         self.logits = Dense("mrcnn_class_logits", self.num_classes, fc)
         self.bbox = Dense("mrcnn_bbox_fc", 4 * self.num_classes, fc)
+        self.built = True  # no weights of its own: skip Keras' symbolic shape pass
 
     def call(self, crops):
         x = tf.squeeze(self.conv2(self.conv1(crops)), axis=[1, 2])

@@ -22,6 +22,7 @@ class FeaturePyramid(keras.layers.Layer):
         d = config.TOP_DOWN_PYRAMID_SIZE
         self.lateral = [Conv(f"fpn_c{i}p{i}", d, 1, c) for i, c in ((2, 256), (3, 512), (4, 1024), (5, 2048))]
         self.smooth = [Conv(f"fpn_p{i}", d, 3, d) for i in (2, 3, 4, 5)]
+        self.built = True  # no weights of its own: skip Keras' symbolic shape pass
 
     def call(self, features):
         c2, c3, c4, c5 = features

@@ -73,6 +73,7 @@ class Conv(LoadedLayer):
         self.kernel = self._constant_weight("kernel", kernel)
         self.bias = self._constant_weight("bias", bias)
         self.loaded = True
+        self.built = True
 
     def call(self, x):
         kh, kw, cin, cout = self.kernel_shape
@@ -102,6 +103,7 @@ class Dense(LoadedLayer):
         self.kernel = self._constant_weight("kernel", kernel)
         self.bias = self._constant_weight("bias", bias)
         self.loaded = True
+        self.built = True
 
     def call(self, x):
         return tf.nn.bias_add(tf.matmul(x, self.kernel), self.bias)
@@ -121,6 +123,7 @@ class ConvTranspose(LoadedLayer):
         self.kernel = self._constant_weight("kernel", kernel)
         self.bias = self._constant_weight("bias", bias)
         self.loaded = True
+        self.built = True
 
     def call(self, x):
         shape = tf.shape(x)

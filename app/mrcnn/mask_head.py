@@ -20,6 +20,7 @@ class MaskHead(keras.layers.Layer):
                            batchnorm=f"mrcnn_mask_bn{i}", epsilon=eps) for i in range(1, 5)]
         self.deconv = ConvTranspose("mrcnn_mask_deconv", 256, 2, 256, strides=2)
         self.classes = Conv("mrcnn_mask", config.NUM_CLASSES, 1, 256, padding="valid")
+        self.built = True  # no weights of its own: skip Keras' symbolic shape pass
 
     def call(self, crops, class_ids):
         x = crops

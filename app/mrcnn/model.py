@@ -44,7 +44,9 @@ class MaskRCNN:
         self.timings: dict[str, float] = {}  # build/load seconds, filled by from_weights
         self._anchors = tf.constant(generate_anchors(config))
         dim = config.IMAGE_MAX_DIM
-        self._infer = tf.function(self._forward, input_signature=[
+        # No autograph: the graph has no Python control flow on tensors, and converting every
+        # layer's source would double the one-off tracing time.
+        self._infer = tf.function(self._forward, autograph=False, input_signature=[
             tf.TensorSpec([1, dim, dim, 3], tf.float32),
             tf.TensorSpec([config.IMAGE_META_SIZE], tf.float32),
             tf.TensorSpec([], tf.float32),

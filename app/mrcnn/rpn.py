@@ -30,6 +30,7 @@ class RegionProposalNetwork(LoadedLayer):
         for name, value in zip(names, arrays, strict=True):
             setattr(self, name, self._constant_weight(name, value))
         self.loaded = True
+        self.built = True
 
     def call(self, pyramid):
         """pyramid: [P2..P6], batch 1. Returns probs (1, A, 2) and deltas (1, A, 4), levels in order."""
