@@ -138,11 +138,19 @@ prun -v "$out2:/iexec_out" "$IMAGE" >"$WORK/run2.log" 2>&1 \
   || { cat "$WORK/run2.log" >&2; fail "run 2 exited non-zero"; }
 "$PY" tests/container/check_outputs.py "$out2" --input app/sample/astronaut.jpg --uid "$UID_IN_IMAGE"
 
-log "run 3: another uid (as make docker-run does for non-root users), input as an argument"
+log "run 3: another uid (as make docker-run does for non-root users), input as an argument, 1 CPU"
 out3=$WORK/out-otheruid
 fresh_out "$out3" 4242:4242
-prun --user 4242:4242 -v "$in:/iexec_in:ro" -v "$out3:/iexec_out" "$IMAGE" "/iexec_in/$name" \
+prun --user 4242:4242 --cpus 1 -v "$in:/iexec_in:ro" -v "$out3:/iexec_out" "$IMAGE" "/iexec_in/$name" \
   >"$WORK/run3.log" 2>&1 || { cat "$WORK/run3.log" >&2; fail "run 3 exited non-zero"; }
 "$PY" tests/container/check_outputs.py "$out3" --input "$in/$name" --uid 4242
+# Consensus: workers with different CPU counts must agree on the detections.
+"$PY" - "$out1/results.json" "$out3/results.json" <<'EOF'
+import json, sys
+a, b = (json.load(open(p))["inputs"][0]["detections"] for p in sys.argv[1:])
+if a != b:
+    sys.exit(f"FAIL: detections differ between 2 CPUs ({len(a)}) and 1 CPU ({len(b)})")
+print(f"ok   same {len(a)} detections with 2 CPUs and with 1 CPU")
+EOF
 
 log "passed: image $(( size / 1000000 )) MB, build ${build_s} s, run 1 ${run1_s} s, lane $(( $(date +%s) - lane_start )) s"
