@@ -84,6 +84,11 @@ class Conv(LoadedLayer):
             shape = tf.shape(x)
             y = tf.matmul(tf.reshape(x, [-1, cin]), tf.reshape(self.kernel, [cin, cout]))
             y = tf.reshape(tf.nn.bias_add(y, self.bias), tf.concat([shape[:3], [cout]], axis=0))
+        elif self.padding == "VALID" and x.shape[1] == kh and x.shape[2] == kw:
+            # The kernel covers the whole input (the box head's 7x7 "conv" on 7x7 crops): a fully
+            # connected layer, which a matmul computes faster than the convolution kernel.
+            y = tf.matmul(tf.reshape(x, [-1, kh * kw * cin]), tf.reshape(self.kernel, [-1, cout]))
+            y = tf.reshape(tf.nn.bias_add(y, self.bias), [-1, 1, 1, cout])
         else:
             y = tf.nn.bias_add(tf.nn.conv2d(x, self.kernel, self.strides, self.padding), self.bias)
         return tf.nn.relu(y) if self.relu else y

@@ -34,13 +34,17 @@ class RegionProposalNetwork(LoadedLayer):
 
     def call(self, pyramid):
         """pyramid: [P2..P6], batch 1. Returns probs (1, A, 2) and deltas (1, A, 4), levels in order."""
+        a = self.anchors_per_cell
+        # Both 1x1 heads in one matmul, so the 512-deep shared map is read once per level.
+        heads = tf.concat([tf.reshape(self.class_kernel, [512, 2 * a]),
+                           tf.reshape(self.bbox_kernel, [512, 4 * a])], axis=1)
+        bias = tf.concat([self.class_bias, self.bbox_bias], axis=0)
         probs, deltas = [], []
         for p in pyramid:
             x = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(p, self.shared_kernel, self.stride, "SAME"),
                                           self.shared_bias))
-            logits = tf.nn.bias_add(tf.nn.conv2d(x, self.class_kernel, 1, "VALID"), self.class_bias)
-            bbox = tf.nn.bias_add(tf.nn.conv2d(x, self.bbox_kernel, 1, "VALID"), self.bbox_bias)
-            # Row-major reshape: anchor index = (y * W + x) * 3 + ratio, matching the anchor order.
-            probs.append(tf.nn.softmax(tf.reshape(logits, [1, -1, 2]), axis=-1))
-            deltas.append(tf.reshape(bbox, [1, -1, 4]))
+            out = tf.nn.bias_add(tf.matmul(tf.reshape(x, [-1, 512]), heads), bias)
+            # Row-major order: anchor index = (y * W + x) * 3 + ratio, matching the anchor order.
+            probs.append(tf.nn.softmax(tf.reshape(out[:, :2 * a], [1, -1, 2]), axis=-1))
+            deltas.append(tf.reshape(out[:, 2 * a:], [1, -1, 4]))
         return tf.concat(probs, axis=1), tf.concat(deltas, axis=1)
