@@ -57,7 +57,6 @@ def test_run_without_reachable_weights_fails_with_a_helpful_message(tmp_path):
     assert not (tmp_path / "out").exists()  # the model was never started
 
 
-@pytest.mark.slow
 def test_run_with_a_weights_file_writes_the_results(coco_weights, tmp_path):
     out = tmp_path / "out"
     r = make("run", f"WEIGHTS={coco_weights}", f"OUT={out}", timeout=600)
