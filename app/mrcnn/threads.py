@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import os
+import sys
+import tempfile
 from pathlib import Path
 
 ENV_VAR = "MRCNN_THREADS"
@@ -55,9 +57,34 @@ def thread_count(requested: int | None = None) -> int:
     return available_cpus()
 
 
+# Notices TensorFlow's C++ side writes to stderr at import whatever TF_CPP_MIN_LOG_LEVEL says.
+_IMPORT_NOISE = ("All log messages before absl::InitializeLog()", "oneDNN custom operations are on")
+
+
+def import_tensorflow():
+    """Import TensorFlow with its start-up notices filtered out of stderr; anything else is kept."""
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow as tf
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            text = captured.read().decode("utf-8", "replace")
+            kept = [line for line in text.splitlines() if not any(n in line for n in _IMPORT_NOISE)]
+            if kept:
+                print("\n".join(kept), file=sys.stderr, flush=True)
+    return tf
+
+
 def configure_tensorflow(threads: int) -> int:
     """Size TensorFlow's thread pools; returns the count in force (pools are fixed once TF runs)."""
-    import tensorflow as tf
+    tf = import_tensorflow()
 
     try:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
