@@ -52,7 +52,7 @@ def _usage_failure(message: str, cli_out: str | None, env: Mapping[str, str]) ->
         results_path = write_file(out_dir, RESULTS_NAME, res.dump(doc))
         write_computed(out_dir, results_path, f"usage error: {message}")
     except (OutputError, OSError):
-        pass
+        pass  # no usable output folder: the stderr line above is all the user gets
     return 2
 
 

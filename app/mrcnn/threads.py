@@ -19,14 +19,14 @@ def _cgroup_quota(root: Path = Path("/sys/fs/cgroup")) -> float | None:
             return int(quota) / int(period)
         return None
     except (OSError, ValueError):
-        pass
+        pass  # no cgroup v2 controller here: try v1
     try:
         quota_us = int((root / "cpu" / "cpu.cfs_quota_us").read_text())
         period_us = int((root / "cpu" / "cpu.cfs_period_us").read_text())
         if quota_us > 0 and period_us > 0:
             return quota_us / period_us
     except (OSError, ValueError):
-        pass
+        pass  # no v1 controller either: no quota
     return None
 
 
