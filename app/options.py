@@ -45,6 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--classes", metavar="NAMES", help="keep only these classes, e.g. person,car")
     p.add_argument(
+        "--class-names",
+        metavar="FILE",
+        help="names of a custom model's classes, one per line in id order, background first "
+        "(default: COCO's for an 81-class file, else 'class N')",
+    )
+    p.add_argument(
         "--max-download-mb",
         type=float,
         default=20.0,
@@ -139,3 +145,15 @@ def find_weights(cli_path: str | None, env: Mapping[str, str]) -> Path:
     )
 
 
+def read_class_names(path: str | None) -> list[str] | None:
+    """Class names from a text file, one per line (blank lines ignored); UsageError if unreadable."""
+    if path is None:
+        return None
+    try:
+        names = [line.strip() for line in Path(path).read_text(encoding="utf-8").splitlines()]
+    except (OSError, UnicodeDecodeError) as e:
+        raise UsageError(f"--class-names {path}: cannot read it ({e.__class__.__name__})") from None
+    names = [n for n in names if n]
+    if len(names) < 2:
+        raise UsageError(f"--class-names {path}: needs the background and at least one class, one per line")
+    return names

@@ -15,7 +15,7 @@ from . import results as res
 from .decode import DecodeError, decode
 from .fetch import FetchError, FetchPolicy, fetch, parse_allow_hosts
 from .inputs import InputError, InputSpec, UsageError, read_local
-from .options import find_weights
+from .options import find_weights, read_class_names
 from .output import (
     COCO_NAME,
     OUTPUT_LIMIT,
@@ -60,6 +60,7 @@ class Task:
         self.args = args
         self.env = env
         self.out_dir = out_dir
+        self.class_names = read_class_names(args.class_names)
         self.max_bytes = int(args.max_download_mb * 1024 * 1024)
         self.policy = FetchPolicy(
             max_bytes=self.max_bytes,
@@ -98,7 +99,7 @@ class Task:
             from .mrcnn import MaskRCNN, WeightsError  # TensorFlow is imported only now
 
             try:
-                model = MaskRCNN.from_weights(path, threads=self.args.threads)
+                model = MaskRCNN.from_weights(path, class_names=self.class_names, threads=self.args.threads)
             except (WeightsError, ValueError) as e:
                 raise FileNotFoundError(str(e).splitlines()[0]) from e
         except FileNotFoundError as e:
