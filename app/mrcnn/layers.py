@@ -45,7 +45,10 @@ def fold_batchnorm(kernel: np.ndarray, bias: np.ndarray, bn: Sequence[np.ndarray
     """Kernel and bias of conv+BN as one conv; computed in float64, stored as float32."""
     gamma, beta, mean, variance = (np.asarray(a, dtype=np.float64) for a in bn)
     scale = gamma / np.sqrt(variance + epsilon)
-    folded_kernel = (kernel.astype(np.float64) * scale).astype(np.float32)  # scale the output channels
+    folded_kernel = np.empty(kernel.shape, dtype=np.float32)
+    # One kernel row at a time: no float64 copy of a whole kernel (the box head's is 51 MB).
+    for row in range(kernel.shape[0]):
+        folded_kernel[row] = kernel[row].astype(np.float64) * scale  # scales the output channels
     folded_bias = ((bias.astype(np.float64) - mean) * scale + beta).astype(np.float32)
     return folded_kernel, folded_bias
 

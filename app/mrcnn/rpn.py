@@ -16,6 +16,8 @@ class RegionProposalNetwork(LoadedLayer):
     nested model in the file, so one group holds all six arrays.
     """
 
+    STRIP_ROWS = 64
+
     def __init__(self, config: Config, **kwargs):
         super().__init__("rpn_model", **kwargs)
         self.depth = config.TOP_DOWN_PYRAMID_SIZE
@@ -41,10 +43,31 @@ class RegionProposalNetwork(LoadedLayer):
         bias = tf.concat([self.class_bias, self.bbox_bias], axis=0)
         probs, deltas = [], []
         for p in pyramid:
-            x = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(p, self.shared_kernel, self.stride, "SAME"),
-                                          self.shared_bias))
-            out = tf.nn.bias_add(tf.matmul(tf.reshape(x, [-1, 512]), heads), bias)
+            out = self._heads(p, heads, bias)
             # Row-major order: anchor index = (y * W + x) * 3 + ratio, matching the anchor order.
             probs.append(tf.nn.softmax(tf.reshape(out[:, :2 * a], [1, -1, 2]), axis=-1))
             deltas.append(tf.reshape(out[:, 2 * a:], [1, -1, 4]))
         return tf.concat(probs, axis=1), tf.concat(deltas, axis=1)
+
+    def _heads(self, p, heads, bias):
+        """(H*W, 18) head outputs of one level, computed in bands of rows on the large levels.
+
+        The shared 3x3 conv has 512 channels: on P2 its output alone would be 128 MB. Bands of at
+        most STRIP_ROWS rows, run one after the other, bound that buffer (same values: each band
+        sees its one-row halo, zero beyond the map's edges, exactly as "same" padding does).
+        """
+        rows = p.shape[1]
+        if self.stride != 1 or rows <= self.STRIP_ROWS:
+            x = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(p, self.shared_kernel, self.stride, "SAME"),
+                                          self.shared_bias))
+            return tf.nn.bias_add(tf.matmul(tf.reshape(x, [-1, 512]), heads), bias)
+        padded = tf.pad(p, [[0, 0], [1, 1], [1, 1], [0, 0]])
+        outs = []
+        for top in range(0, rows, self.STRIP_ROWS):
+            band = padded[:, top:min(top + self.STRIP_ROWS, rows) + 2]
+            # Each band waits for the previous one, so only one band's 512-channel map is alive.
+            with tf.control_dependencies(outs[-1:]):
+                x = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(band, self.shared_kernel, 1, "VALID"),
+                                              self.shared_bias))
+            outs.append(tf.nn.bias_add(tf.matmul(tf.reshape(x, [-1, 512]), heads), bias))
+        return tf.concat(outs, axis=0)
