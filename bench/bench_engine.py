@@ -63,8 +63,10 @@ def main() -> None:
     photo = skimage.transform.resize(skimage.data.astronaut(), (1024, 1024), order=1, preserve_range=True)
     photo = photo.astype(np.uint8)
 
+    from app.mrcnn.threads import import_tensorflow
+
     t = time.perf_counter()
-    import tensorflow as tf
+    tf = import_tensorflow()
     import_s = time.perf_counter() - t
 
     from app.mrcnn import MaskRCNN
