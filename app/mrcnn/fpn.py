@@ -9,9 +9,15 @@ from .config import Config
 from .layers import Conv
 
 
-def _upsample2(x):
-    # Nearest-neighbour x2: each value copied into a 2x2 block.
-    return tf.repeat(tf.repeat(x, 2, axis=1), 2, axis=2)
+def _add_upsampled(coarse, fine):
+    """Nearest-neighbour x2 up-sampling of `coarse` (each value copied to a 2x2 block) plus `fine`.
+
+    Broadcasting over a (h, 2, w, 2) view of `fine` gives the same sums without materialising
+    the up-sampled map (64 MB at P2).
+    """
+    shape = tf.shape(fine)
+    blocks = tf.reshape(fine, [shape[0], shape[1] // 2, 2, shape[2] // 2, 2, shape[3]])
+    return tf.reshape(coarse[:, :, None, :, None, :] + blocks, shape)
 
 
 class FeaturePyramid(keras.layers.Layer):
@@ -27,9 +33,9 @@ class FeaturePyramid(keras.layers.Layer):
     def call(self, features):
         c2, c3, c4, c5 = features
         p5 = self.lateral[3](c5)
-        p4 = _upsample2(p5) + self.lateral[2](c4)
-        p3 = _upsample2(p4) + self.lateral[1](c3)
-        p2 = _upsample2(p3) + self.lateral[0](c2)
+        p4 = _add_upsampled(p5, self.lateral[2](c4))
+        p3 = _add_upsampled(p4, self.lateral[1](c3))
+        p2 = _add_upsampled(p3, self.lateral[0](c2))
         # Smoothing is applied after the top-down pass, on the un-smoothed sums.
         p2, p3, p4, p5 = (layer(p) for layer, p in zip(self.smooth, (p2, p3, p4, p5), strict=True))
         p6 = p5[:, ::2, ::2, :]  # a 1x1 max-pool with stride 2 is plain subsampling
