@@ -28,7 +28,6 @@ class FileSummary:
 
     num_classes: int
     stage4_blocks: int
-    layer_names: tuple[str, ...]
 
 
 def _decode(names) -> list[str]:
@@ -76,7 +75,7 @@ def summarize(root: h5py.Group, path: str | Path) -> FileSummary:
     # kind: a file that lost e.g. res4w_branch2a must fail as "missing layer res4w_branch2a", not
     # build a 22-block network that silently ignores the rest of block w.
     stage4 = len({m.group(1) for n in names if (m := _STAGE4_LAYER.match(n))})
-    return FileSummary(num_classes, stage4, names)
+    return FileSummary(num_classes, stage4)
 
 
 class WeightReader:
@@ -87,7 +86,6 @@ class WeightReader:
         self.path = path
         self.names = set(_decode(root.attrs["layer_names"]))
         self.groups_read: list[str] = []
-        self.values_read = 0
 
     def read(self, group_name: str, expected: Sequence[tuple[str, tuple[int, ...]]]) -> list[np.ndarray]:
         """Datasets of one group in the file's weight order; `expected` is (short name, shape) each.
@@ -117,7 +115,6 @@ class WeightReader:
                 raise WeightsError(f"{path}: cannot read {weight_name} of layer {group_name} "
                                    f"(damaged file? {exc})") from None
         self.groups_read.append(group_name)
-        self.values_read += sum(a.size for a in arrays)
         return arrays
 
     def unread_weighted_groups(self) -> list[str]:
